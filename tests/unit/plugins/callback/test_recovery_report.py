@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+"""The recovery_report callback driven with real ansible-core objects (no mocks):
+Play/Task/Host/CallbackTaskResult built the way the executor builds them."""
+
+import glob
+import json
+import os
+
+import pytest
+
+from ansible.executor.task_result import CallbackTaskResult
+from ansible.inventory.host import Host
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play import Play
+from ansible.plugins.loader import callback_loader, init_plugin_loader
+from ansible.vars.manager import VariableManager
+
+try:  # ansible-core >= 2.19 only templates strings that are trusted (as if loaded from a file)
+    from ansible.template import trust_as_template
+except ImportError:  # pragma: no cover
+    def trust_as_template(value):
+        return value
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+init_plugin_loader([os.path.join(REPO, '.build', 'collections')])
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'report')
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name + '.json')) as handle:
+        return json.load(handle)
+
+
+class Playbook:
+    _file_name = '/srv/resilience/playbooks/recover-os-disk.yml'
+
+
+@pytest.fixture
+def callback(tmp_path):
+    plugin = callback_loader.get('resilience.dr.recovery_report')
+    assert plugin is not None, 'callback not found: is the collection on the collections path?'
+    plugin.set_options(direct={'report_dir': str(tmp_path / 'reports'), 'summary': True})
+    return plugin
+
+
+def make_play(variables, extra_vars=None):
+    loader = DataLoader()
+    manager = VariableManager(loader=loader)
+    if extra_vars:
+        manager._extra_vars = extra_vars
+    play = Play.load({'name': 'Recover the OS disk', 'hosts': 'all', 'gather_facts': False,
+                      'vars': variables,
+                      'tasks': [{'name': 'Restore', 'ansible.builtin.debug': {'msg': 'x'}},
+                                {'name': 'Secret', 'ansible.builtin.debug': {'msg': 'y'},
+                                 'no_log': True},
+                                {'name': 'verify: data checksums',
+                                 'ansible.builtin.debug': {'msg': 'z'}}]},
+                     variable_manager=manager, loader=loader)
+    return play
+
+
+def tasks_of(play):
+    return [task for block in play.compile() for task in block.block
+            if not task.implicit and task.action != 'meta']
+
+
+def result(host, task, data):
+    return CallbackTaskResult(host, task, data, task.dump_attrs())
+
+
+def test_callback_writes_json_and_markdown(callback, tmp_path, capsys):
+    play = make_play({'dr_scenario': 'os-disk', 'dr_rto_seconds': 600,
+                      'dr_rpo_target_seconds': trust_as_template('{{ 24 * 3600 }}')})
+    host = Host('train')
+    restore, secret, verify = tasks_of(play)
+    callback.v2_playbook_on_start(Playbook())
+    callback.v2_playbook_on_play_start(play)
+    callback.v2_playbook_on_task_start(restore, False)
+    callback.v2_runner_on_ok(result(host, restore, {'changed': True, 'rpo_seconds': 5400,
+                                                    'password': 'not-a-contract-key'}))
+    callback.v2_playbook_on_task_start(secret, False)
+    callback.v2_runner_on_ok(result(host, secret, fixture('set_fact_no_log')))
+    callback.v2_playbook_on_task_start(verify, False)
+    callback.v2_runner_on_ok(result(host, verify, {'changed': False, 'msg': '12 files match'}))
+    callback.v2_playbook_on_stats(None)
+
+    written = sorted(glob.glob(str(tmp_path / 'reports' / 'os-disk-*')))
+    assert [os.path.splitext(p)[1] for p in written] == ['.json', '.md']
+    with open(written[0]) as handle:
+        report = json.load(handle)
+    assert report['playbook'].endswith('recover-os-disk.yml')
+    assert report['rto']['target_seconds'] == 600
+    assert report['rpo'] == {'target_seconds': 86400.0, 'achieved_seconds': 5400.0, 'met': True,
+                             'sources': [{'host': 'train', 'task': 'Restore', 'seconds': 5400.0}]}
+    assert report['verified'] == [{'check': 'data checksums', 'ok': True,
+                                   'detail': '12 files match', 'host': 'train',
+                                   'task': 'verify: data checksums'}]
+    assert report['phases'][0]['counts']['changed'] == 1
+    assert report['phases'][0]['counts']['ok'] == 2
+    assert report['outcome'] == 'recovered'
+    assert 'not-a-contract-key' not in open(written[0]).read()
+    out = capsys.readouterr().out
+    assert 'RECOVERY REPORT [os-disk]: RECOVERED' in out
+    assert 'report: %s' % written[0] in out
+
+
+def test_extra_vars_override_play_vars(callback, tmp_path):
+    play = make_play({'dr_scenario': 'from-play'}, extra_vars={'dr_scenario': 'drill'})
+    callback.v2_playbook_on_start(Playbook())
+    callback.v2_playbook_on_play_start(play)
+    callback.v2_playbook_on_stats(None)
+    assert len(glob.glob(str(tmp_path / 'reports' / 'drill-*.md'))) == 1
+
+
+def test_failed_and_ignored_results(callback, tmp_path):
+    play = make_play({'dr_scenario': 'x'})
+    host = Host('train')
+    restore, _secret, verify = tasks_of(play)
+    callback.v2_playbook_on_start(Playbook())
+    callback.v2_playbook_on_play_start(play)
+    callback.v2_playbook_on_task_start(restore, False)
+    callback.v2_runner_on_failed(result(host, restore, fixture('command_failed')))
+    callback.v2_playbook_on_task_start(verify, False)
+    callback.v2_runner_on_failed(result(host, verify, {'failed': True, 'msg': 'differs'}),
+                                 ignore_errors=True)
+    callback.v2_playbook_on_stats(None)
+    report = callback.recorder.report()
+    assert report['outcome'] == 'failed'
+    assert report['totals']['failed'] == 1 and report['totals']['ignored'] == 1
+    assert report['failures'][0]['task'] == 'Restore'
+    assert report['verified'][0]['ok'] is False
