@@ -1,0 +1,1023 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, resilience.dr contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""restic: version detection, snapshot selection, subtree resolution and restore planning.
+
+Everything here is plain Python over restic's ``--json`` output.  The modules
+``restic_restore`` and ``restic_snapshot_info`` are thin front-ends over :class:`Restic`,
+:class:`RestoreJob` and :func:`snapshot_report`.
+
+Two restore methods, chosen from the detected version (never assumed):
+
+``native`` (restic >= 0.17)
+    ``restic restore <id>:<subtree> --target T --overwrite if-changed [--delete]``.
+``staging`` (restic < 0.17, e.g. 0.14 on Debian 12)
+    ``restic restore <id> --include <subtree> --target T/.restic-restore-staging``, then every
+    entry of the staged subtree is renamed into ``T`` (same filesystem, so each rename is
+    atomic), then the staging directory is removed.
+
+Either way the content of the subtree lands directly under ``T``, and a small state file
+(``T/.restic-restore.json`` by default) records what was restored so that the next run can
+tell cheaply that nothing is left to do.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import calendar
+import fnmatch
+import json
+import os
+import re
+import shutil
+import stat
+import time
+
+from ansible_collections.resilience.dr.plugins.module_utils.runner import (
+    CommandError, Refusal, render)
+
+STAGING_NAME = '.restic-restore-staging'
+DEFAULT_STATE_FILE = '.restic-restore.json'
+STATE_FORMAT = 1
+
+# Features by the first restic version that has them.
+FEATURES = {
+    'subfolder': (0, 17, 0),       # restore <snapshot>:<subfolder>
+    'dry_run': (0, 17, 0),         # restore --dry-run
+    'overwrite': (0, 17, 0),       # restore --overwrite
+    'delete': (0, 17, 0),          # restore --delete
+    'exit_codes': (0, 17, 0),      # 10 missing repo, 11 locked, 12 wrong password
+    'restore_json': (0, 16, 0),    # restore --json progress and summary
+}
+
+# Error kinds, their restic exit codes (>= 0.17) and the message text older versions print.
+ERROR_KINDS = {
+    'repository_missing': {
+        'code': 10,
+        'patterns': ['repository does not exist', 'Is there a repository at the following location'],
+        'hint': 'check the repository string (an rclone remote needs the "rclone:" prefix, '
+                'e.g. rclone:gdrive:backups/ml-train-server) and that the remote is reachable; '
+                'list it with "restic -r <repo> snapshots"',
+    },
+    'locked': {
+        'code': 11,
+        'patterns': ['repository is already locked', 'unable to create lock'],
+        'hint': 'another restic process holds a lock on the repository. If that process is '
+                'dead, set unlock_stale=true to remove stale locks (restic unlock); a live '
+                'lock is never removed: wait for that process to finish',
+    },
+    'wrong_password': {
+        'code': 12,
+        'patterns': ['wrong password or no key found'],
+        'hint': 'the repository password is wrong: check password/password_file '
+                '(on the train server /root/.restic-password, from the vault)',
+    },
+}
+
+TRANSIENT_PATTERNS = [
+    'connection refused', 'connection reset', 'i/o timeout', 'timeout awaiting',
+    'tls handshake timeout', 'no route to host', 'network is unreachable',
+    'temporary failure in name resolution', 'server misbehaving', 'unexpected eof',
+    '502 bad gateway', '503 service unavailable', '504 gateway timeout',
+    '500 internal server error', 'too many requests', 'context deadline exceeded',
+    'error talking http to rclone', 'rclone stdio connection already closed',
+    'unexpected http response',
+]
+
+
+class ResticError(CommandError):
+    """A restic command failed; ``kind`` classifies it (see ERROR_KINDS, 'transient')."""
+
+    def __init__(self, argv, rc, stdout='', stderr='', hint=None, kind=None, attempts=1):
+        self.kind = kind
+        self.attempts = attempts
+        super(ResticError, self).__init__(argv, rc, stdout, stderr, hint)
+
+    def as_result(self):
+        result = super(ResticError, self).as_result()
+        result['error_kind'] = self.kind
+        result['attempts'] = self.attempts
+        return result
+
+
+# ---------------------------------------------------------------- parsing
+
+def parse_version(text):
+    """``restic 0.14.0 compiled with go1.19.8 on linux/amd64`` -> (0, 14, 0)."""
+    match = re.search(r'restic\s+v?(\d+)\.(\d+)\.(\d+)', text or '')
+    if not match:
+        raise ValueError('cannot read a restic version from %r' % (text,))
+    return tuple(int(x) for x in match.groups())
+
+
+def features_for(version):
+    return dict((name, tuple(version) >= first) for name, first in FEATURES.items())
+
+
+def parse_time_ns(text):
+    """restic's RFC 3339 time with nanoseconds (and a zone) -> integer ns since the epoch."""
+    match = re.match(r'^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?'
+                     r'(Z|[+-]\d\d:?\d\d)?$', text.strip())
+    if not match:
+        raise ValueError('cannot read a time from %r' % (text,))
+    year, mon, day, hour, minute, sec = (int(x) for x in match.groups()[:6])
+    frac = (match.group(7) or '0')[:9].ljust(9, '0')
+    zone = match.group(8) or 'Z'
+    seconds = calendar.timegm((year, mon, day, hour, minute, sec, 0, 0, 0))
+    if zone != 'Z':
+        sign = 1 if zone[0] == '+' else -1
+        zone = zone[1:].replace(':', '')
+        seconds -= sign * (int(zone[:2]) * 3600 + int(zone[2:]) * 60)
+    return seconds * 1000000000 + int(frac)
+
+
+def parse_json_lines(text):
+    """restic's ``--json`` output: a JSON document, or one JSON object per line."""
+    text = (text or '').strip()
+    if not text:
+        return []
+    try:
+        doc = json.loads(text)
+        return doc if isinstance(doc, list) else [doc]
+    except ValueError:
+        pass
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith('{') or line.startswith('['):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def tool_message(stderr, stdout=''):
+    """The tool's own words: the ``exit_error`` message of restic >= 0.17, else stderr."""
+    for doc in parse_json_lines(stderr) + parse_json_lines(stdout):
+        if isinstance(doc, dict) and doc.get('message_type') == 'exit_error':
+            return doc.get('message', '')
+    return (stderr or '').strip() or (stdout or '').strip()
+
+
+def classify_error(rc, stderr, stdout=''):
+    """Which kind of failure this is: an ERROR_KINDS key, 'transient' or None."""
+    text = tool_message(stderr, stdout)
+    lower = (text + '\n' + (stderr or '')).lower()
+    for kind, info in ERROR_KINDS.items():
+        if rc == info['code']:
+            return kind
+    # restic < 0.17 exits 1 for everything: read the message.  A refused connection also
+    # prints "Is there a repository ...", so transient network errors are checked first.
+    if any(p in lower for p in TRANSIENT_PATTERNS):
+        return 'transient'
+    for kind in ('locked', 'wrong_password', 'repository_missing'):
+        if any(p.lower() in lower for p in ERROR_KINDS[kind]['patterns']):
+            return kind
+    return None
+
+
+def snapshot_summary(snap, now=None):
+    """The fields of a snapshot that results carry, with its age."""
+    now = time.time() if now is None else now
+    ns = parse_time_ns(snap['time'])
+    return {
+        'id': snap.get('id'),
+        'short_id': snap.get('short_id') or (snap.get('id') or '')[:8],
+        'time': snap.get('time'),
+        'host': snap.get('hostname'),
+        'paths': list(snap.get('paths') or []),
+        'tags': list(snap.get('tags') or []),
+        'username': snap.get('username'),
+        'age_seconds': int(now - ns / 1e9),
+    }
+
+
+def select_snapshot(snapshots, wanted='latest'):
+    """Pick ``latest`` (newest time) or an id / unique id prefix from a snapshots list."""
+    if not snapshots:
+        raise Refusal('no snapshot matches the selection (host/tags/paths); list them with '
+                      'resilience.dr.restic_snapshot_info')
+    if wanted in (None, '', 'latest'):
+        return max(snapshots, key=lambda s: parse_time_ns(s['time']))
+    found = [s for s in snapshots if s.get('id', '').startswith(wanted)
+             or s.get('short_id') == wanted]
+    if len(found) != 1:
+        raise Refusal('snapshot %r matches %d snapshots (%s); give a longer id or "latest"'
+                      % (wanted, len(found), ', '.join(s.get('short_id', '') for s in found[:10])))
+    return found[0]
+
+
+def split_path(path):
+    return [c for c in path.split('/') if c]
+
+
+def glob_match(pattern, path):
+    """Match a directory path against ``source_path``, component by component.
+
+    ``*`` never crosses ``/``.  An absolute pattern must match the whole path; a relative
+    pattern (``*/snapshots/backup_*/homes``) matches the path's last components.
+    """
+    pat = split_path(pattern)
+    comps = split_path(path)
+    if pattern.startswith('/'):
+        if len(pat) != len(comps):
+            return False
+    else:
+        if len(pat) > len(comps) or not pat:
+            return False
+        comps = comps[len(comps) - len(pat):]
+    return all(fnmatch.fnmatchcase(c, p) for c, p in zip(comps, pat))
+
+
+def candidate_dirs(snapshot):
+    """The snapshot's backed-up paths and all their ancestors (no listing needed)."""
+    out = set()
+    for path in snapshot.get('paths') or []:
+        comps = split_path(path)
+        for i in range(1, len(comps) + 1):
+            out.add('/' + '/'.join(comps[:i]))
+    return out
+
+
+def resolve_source(pattern, snapshot, deep_dirs=None):
+    """The one directory of ``snapshot`` that ``pattern`` names, or a Refusal listing matches.
+
+    ``deep_dirs`` is a callable returning every directory in the snapshot; it is only called
+    when no backed-up path or ancestor of one matches (a subtree deeper than the paths).
+    """
+    if not pattern or pattern == '/':
+        return '/'
+    matches = sorted(d for d in candidate_dirs(snapshot) if glob_match(pattern, d))
+    if not matches and deep_dirs is not None:
+        matches = sorted(d for d in deep_dirs() if glob_match(pattern, d))
+    if len(matches) != 1:
+        raise Refusal(
+            'source_path %r matches %d directories in snapshot %s; it must match exactly one. '
+            'Found: %s. Snapshot paths: %s. Make source_path more specific '
+            '(e.g. "*/snapshots/backup_*/homes") or pick another snapshot'
+            % (pattern, len(matches), snapshot.get('short_id'),
+               ', '.join(matches[:20]) or 'nothing', ', '.join(snapshot.get('paths') or [])))
+    return matches[0]
+
+
+def relpath_under(path, root):
+    """``path`` relative to ``root`` ('' for root itself), or None when outside it."""
+    if root == '/':
+        return path.lstrip('/')
+    if path == root:
+        return ''
+    if path.startswith(root.rstrip('/') + '/'):
+        return path[len(root.rstrip('/')) + 1:]
+    return None
+
+
+def parse_listing(text, source):
+    """``restic ls --json --recursive`` -> (source node or None, {relpath: node}) under source."""
+    root = None
+    entries = {}
+    for doc in parse_json_lines(text):
+        if not isinstance(doc, dict) or doc.get('struct_type') != 'node':
+            continue
+        rel = relpath_under(doc.get('path', ''), source)
+        if rel is None:
+            continue
+        # Go's FileMode keeps type, setuid/setgid/sticky in high bits; keep the permissions.
+        node = {
+            'type': doc.get('type'),
+            'size': int(doc.get('size') or 0),
+            'mode': int(doc.get('mode') or 0) & 0o777,
+            'uid': doc.get('uid'),
+            'gid': doc.get('gid'),
+            'mtime_ns': parse_time_ns(doc['mtime']) if doc.get('mtime') else None,
+        }
+        if rel == '':
+            root = node
+        else:
+            entries[rel] = node
+    return root, entries
+
+
+# ---------------------------------------------------------------- include / exclude
+
+def _match_components(pat, comps):
+    """restic-style component match with ``**`` (any number of components)."""
+    if not pat:
+        return True  # the pattern matched a prefix: children of a match match too
+    if pat[0] == '**':
+        return any(_match_components(pat[1:], comps[i:]) for i in range(len(comps) + 1))
+    if not comps:
+        return False
+    return fnmatch.fnmatchcase(comps[0], pat[0]) and _match_components(pat[1:], comps[1:])
+
+
+def pattern_matches(pattern, relpath):
+    """Does a restore include/exclude ``pattern`` select ``relpath`` (relative to the source)?
+
+    A pattern starting with ``/`` is anchored at the source; any other pattern may match at
+    any depth.  A match on a directory selects everything below it.
+    """
+    pat = split_path(pattern)
+    comps = split_path(relpath)
+    if pattern.startswith('/'):
+        return _match_components(pat, comps)
+    return _match_components(['**'] + pat, comps)
+
+
+def pattern_may_match_below(pattern, relpath):
+    """Could something below directory ``relpath`` match ``pattern``? (dirs kept for includes)"""
+    pat = split_path(pattern)
+    comps = split_path(relpath)
+    if not pattern.startswith('/'):
+        return True
+    for p, c in zip(pat, comps):
+        if p == '**':
+            return True
+        if not fnmatch.fnmatchcase(c, p):
+            return False
+    return len(pat) > len(comps)
+
+
+def selected(relpath, node_type, include, exclude):
+    if any(pattern_matches(p, relpath) for p in exclude or []):
+        return False
+    if include:
+        if any(pattern_matches(p, relpath) for p in include):
+            return True
+        return node_type == 'dir' and any(pattern_may_match_below(p, relpath) for p in include)
+    return True
+
+
+def filter_entries(entries, include, exclude):
+    return dict((rel, node) for rel, node in entries.items()
+                if selected(rel, node['type'], include, exclude))
+
+
+def translate_pattern(pattern, source):
+    """A pattern relative to the subtree -> a pattern on the whole snapshot (staging method)."""
+    base = source.rstrip('/')
+    if pattern.startswith('/'):
+        return base + pattern
+    return base + '/**/' + pattern
+
+
+def totals(entries):
+    files = [n for n in entries.values() if n['type'] == 'file']
+    return {'files': len(files), 'bytes': sum(n['size'] for n in files),
+            'entries': len(entries)}
+
+
+# ---------------------------------------------------------------- target inspection
+
+def lstat_or_none(path):
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def compare_entry(path, node, check_owner=True):
+    """'' when ``path`` on disk matches the snapshot node, else a short reason."""
+    st = lstat_or_none(path)
+    if st is None:
+        return 'missing'
+    kind = node['type']
+    if kind == 'dir':
+        if not stat.S_ISDIR(st.st_mode):
+            return 'type'
+    elif kind == 'symlink':
+        if not stat.S_ISLNK(st.st_mode):
+            return 'type'
+        return ''
+    elif kind == 'file':
+        if not stat.S_ISREG(st.st_mode):
+            return 'type'
+        if st.st_size != node['size']:
+            return 'size'
+        if node['mtime_ns'] is not None and abs(st.st_mtime_ns - node['mtime_ns']) >= 1000:
+            return 'mtime'
+    if (st.st_mode & 0o777) != node['mode'] and kind != 'symlink':
+        return 'mode'
+    if check_owner and node.get('uid') is not None and (st.st_uid, st.st_gid) != (node['uid'], node['gid']):
+        return 'owner'
+    return ''
+
+
+def walk_target(target, skip=()):
+    """Every path under ``target`` (relative), without following symlinks."""
+    out = {}
+    if not os.path.isdir(target):
+        return out
+    for dirpath, dirnames, filenames in os.walk(target):
+        rel_dir = os.path.relpath(dirpath, target)
+        rel_dir = '' if rel_dir == '.' else rel_dir
+        if rel_dir == '':
+            dirnames[:] = [d for d in dirnames if d not in skip]
+            filenames = [f for f in filenames if f not in skip]
+        for name in dirnames + filenames:
+            rel = os.path.join(rel_dir, name) if rel_dir else name
+            st = os.lstat(os.path.join(dirpath, name))
+            out[rel] = 'dir' if stat.S_ISDIR(st.st_mode) else 'other'
+    return out
+
+
+def compare_target(target, entries, include=None, exclude=None, skip=(), check_owner=None,
+                   with_extra=True):
+    """Compare the target with the expected entries: new, changed, unchanged and extra."""
+    if check_owner is None:
+        check_owner = os.geteuid() == 0  # only root can restore owners
+    new, changed, unchanged = [], [], []
+    for rel in sorted(entries):
+        reason = compare_entry(os.path.join(target, rel), entries[rel], check_owner)
+        if reason == 'missing':
+            new.append(rel)
+        elif reason:
+            changed.append((rel, reason))
+        else:
+            unchanged.append(rel)
+    extra = []
+    if with_extra:
+        seen = set()
+        for rel, kind in sorted(walk_target(target, skip).items()):
+            if rel in entries or not selected(rel, 'dir' if kind == 'dir' else 'file',
+                                               include, exclude):
+                continue
+            comps = rel.split('/')
+            if any('/'.join(comps[:i]) in seen for i in range(1, len(comps))):
+                continue  # inside an extra directory that goes as a whole
+            seen.add(rel)
+            extra.append(rel)
+    return {'new': new, 'changed': changed, 'unchanged': unchanged, 'extra': extra}
+
+
+def summarize_comparison(cmp, entries, limit=20):
+    def bytes_of(rels):
+        return sum(entries[r]['size'] for r in rels if entries[r]['type'] == 'file')
+    changed = [r for r, _ in cmp['changed']]
+    return {
+        'new': len(cmp['new']), 'new_bytes': bytes_of(cmp['new']),
+        'changed': len(changed), 'changed_bytes': bytes_of(changed),
+        'unchanged': len(cmp['unchanged']),
+        'extra': len(cmp['extra']),
+        'examples': {
+            'new': cmp['new'][:limit],
+            'changed': ['%s (%s)' % c for c in cmp['changed'][:limit]],
+            'extra': cmp['extra'][:limit],
+        },
+    }
+
+
+# ---------------------------------------------------------------- the restic client
+
+class Restic:
+    """restic with one repository: environment, retries with backoff, error classification."""
+
+    def __init__(self, runner, executable='restic', repository=None, password=None,
+                 password_file=None, environment=None, cache_dir=None, limit_download=None,
+                 retries=3, backoff=2.0, sleep=time.sleep, no_lock=False):
+        self.runner = runner
+        self.executable = executable
+        self.repository = repository
+        self.env = {}
+        self.env.update(environment or {})
+        if repository:
+            self.env['RESTIC_REPOSITORY'] = repository
+        if password is not None:
+            self.env['RESTIC_PASSWORD'] = password
+        elif password_file:
+            self.env['RESTIC_PASSWORD_FILE'] = password_file
+        self.cache_dir = cache_dir
+        self.limit_download = limit_download
+        self.retries = max(0, int(retries))
+        self.backoff = float(backoff)
+        self.sleep = sleep
+        self.no_lock = no_lock
+        self._version = None
+        self.attempts = 0
+
+    def global_args(self, no_lock=None):
+        args = []
+        if self.cache_dir:
+            args += ['--cache-dir', self.cache_dir]
+        if self.limit_download:
+            args += ['--limit-download', str(self.limit_download)]
+        if self.no_lock if no_lock is None else no_lock:
+            args.append('--no-lock')
+        return args
+
+    @property
+    def version(self):
+        if self._version is None:
+            rc, out, err = self.runner.run([self.executable, 'version'], check=False,
+                                           env=self.env)
+            if rc != 0:
+                raise ResticError([self.executable, 'version'], rc, out, err,
+                                  hint='install restic (apt install restic) or set executable')
+            self._version = parse_version(out)
+        return self._version
+
+    @property
+    def version_string(self):
+        return '.'.join(str(x) for x in self.version)
+
+    @property
+    def features(self):
+        return features_for(self.version)
+
+    def argv(self, args, no_lock=None):
+        return [self.executable] + self.global_args(no_lock) + list(args)
+
+    def run(self, args, no_lock=None, retry=True, ok_codes=(0,)):
+        """Run restic; retry transient backend failures with exponential backoff."""
+        argv = self.argv(args, no_lock)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.attempts += 1
+            rc, out, err = self.runner.run(argv, check=False, env=self.env)
+            if rc in ok_codes:
+                return out, err
+            kind = classify_error(rc, err, out)
+            if kind == 'transient' and retry and attempt <= self.retries:
+                self.sleep(self.backoff * (2 ** (attempt - 1)))
+                continue
+            if kind == 'transient':
+                hint = ('the backend failed %d time(s) with a network/backend error; check that '
+                        'the repository server or rclone remote is up and reachable, then re-run '
+                        '(raise retries to wait longer)' % attempt)
+            else:
+                hint = ERROR_KINDS.get(kind, {}).get(
+                    'hint', 'read the restic message above; nothing was written to the target')
+            raise ResticError(argv, rc, out, err, hint=hint, kind=kind, attempts=attempt)
+
+    def json(self, args, no_lock=None):
+        out, _ = self.run(list(args[:1]) + ['--json'] + list(args[1:]), no_lock=no_lock)
+        return parse_json_lines(out)
+
+    def snapshots(self, host=None, tags=None, paths=None, no_lock=None):
+        args = ['snapshots']
+        for h in host or []:
+            args += ['--host', h]
+        for t in tags or []:
+            args += ['--tag', t]
+        for p in paths or []:
+            args += ['--path', p]
+        docs = self.json(args, no_lock=no_lock)
+        # restic prints a JSON list; parse_json_lines flattens it.
+        return [d for d in docs if isinstance(d, dict) and 'time' in d]
+
+    def ls(self, snapshot_id, path=None, no_lock=None):
+        args = ['ls', '--json', '--recursive', snapshot_id]
+        if path and path != '/':
+            args.append(path)
+        out, _ = self.run(args, no_lock=no_lock)
+        return out
+
+    def unlock(self):
+        """Remove stale locks only (restic's default; never --remove-all)."""
+        return self.run(['unlock'])
+
+    def check(self, read_data_subset=None):
+        args = ['check']
+        if read_data_subset:
+            args += ['--read-data-subset', str(read_data_subset)]
+        rc_out = self.run(args, retry=False, ok_codes=(0, 1, 3))
+        return rc_out
+
+
+# ---------------------------------------------------------------- state file
+
+def state_path(target, state_file):
+    if not state_file:
+        return None
+    return state_file if os.path.isabs(state_file) else os.path.join(target, state_file)
+
+
+def read_state(path):
+    if not path:
+        return None
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, IOError, ValueError):
+        return None
+
+
+def write_state(path, state):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as handle:
+        json.dump(state, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)
+
+
+def redact_repository(repository):
+    """Hide credentials in URLs such as rest:https://user:secret@host/repo."""
+    return re.sub(r'(://[^/:@]*:)[^@/]*@', r'\1***@', repository or '')
+
+
+# ---------------------------------------------------------------- merging a staged tree
+
+def merge_tree(src, dst):
+    """Move everything under ``src`` into ``dst`` with renames on one filesystem.
+
+    A name missing in ``dst`` is renamed whole; a file replaces its counterpart atomically
+    (``os.replace``); a directory present on both sides is merged recursively.
+    """
+    for name in os.listdir(src):
+        s = os.path.join(src, name)
+        d = os.path.join(dst, name)
+        s_st = os.lstat(s)
+        d_st = lstat_or_none(d)
+        if d_st is None:
+            os.rename(s, d)
+        elif stat.S_ISDIR(s_st.st_mode) and stat.S_ISDIR(d_st.st_mode):
+            merge_tree(s, d)
+        else:
+            if stat.S_ISDIR(d_st.st_mode):
+                shutil.rmtree(d)
+            os.replace(s, d)
+
+
+def apply_dir_metadata(target, root_node, entries, own=True):
+    """Give directories the snapshot's mode, owner and mtime (merging touched them)."""
+    dirs = [(rel, n) for rel, n in entries.items() if n['type'] == 'dir']
+    dirs.sort(key=lambda item: -item[0].count('/'))
+    if root_node is not None:
+        dirs.append(('', root_node))
+    for rel, node in dirs:
+        path = os.path.join(target, rel) if rel else target
+        if not os.path.isdir(path) or os.path.islink(path):
+            continue
+        if own and node.get('uid') is not None and os.geteuid() == 0:
+            os.lchown(path, node['uid'], node['gid'])
+        os.chmod(path, node['mode'])
+        if node.get('mtime_ns') is not None:
+            os.utime(path, ns=(node['mtime_ns'], node['mtime_ns']))
+
+
+def remove_extra(target, extra):
+    for rel in extra:
+        path = os.path.join(target, rel)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif lstat_or_none(path) is not None:
+            os.unlink(path)
+
+
+# ---------------------------------------------------------------- the restore job
+
+class RestoreJob:
+    """Plan and run one restore of a snapshot subtree into a target.
+
+    ``params`` carries the module options (snapshot, host, tags, paths, source_path, target,
+    include, exclude, verify, delete, unlock_stale, state_file).
+    """
+
+    def __init__(self, restic, params, check_mode=False, now=time.time):
+        self.restic = restic
+        self.p = params
+        self.check_mode = check_mode
+        self.now = now
+        self.target = os.path.abspath(params['target'])
+        self.include = list(params.get('include') or [])
+        self.exclude = list(params.get('exclude') or [])
+        self.state_file = state_path(self.target, params.get('state_file', DEFAULT_STATE_FILE))
+        self.skip = set([STAGING_NAME])
+        if self.state_file and os.path.dirname(self.state_file) == self.target:
+            name = os.path.basename(self.state_file)
+            self.skip.update([name, name + '.tmp'])
+        self.unlocked = False
+        self.plan_steps = []
+        self.warnings = []
+
+    # -- repository access, with the stale-lock path
+    def _with_lock_handling(self, func):
+        try:
+            return func(None)
+        except ResticError as exc:
+            if exc.kind != 'locked' or not self.p.get('unlock_stale'):
+                raise
+            if self.check_mode:
+                self.plan_steps.append({'step': 'remove stale repository locks',
+                                        'command': render(self.restic.argv(['unlock'])),
+                                        'destructive': False})
+                return func(True)
+            self.restic.unlock()
+            self.unlocked = True
+            try:
+                return func(None)
+            except ResticError as again:
+                if again.kind == 'locked':
+                    again.hint = ('the repository is still locked after removing stale locks: a '
+                                  'live restic process holds the lock. Wait for it to finish; '
+                                  'nothing was written to the target')
+                raise
+
+    def find_snapshot(self):
+        p = self.p
+        tags = p.get('tags') or []
+        snaps = self._with_lock_handling(lambda no_lock: self.restic.snapshots(
+            host=[p['host']] if p.get('host') else None, tags=tags, paths=p.get('paths'),
+            no_lock=no_lock))
+        return select_snapshot(snaps, p.get('snapshot') or 'latest')
+
+    def listing(self, snap, source):
+        return self._with_lock_handling(
+            lambda no_lock: self.restic.ls(snap['id'], source, no_lock=no_lock))
+
+    def run(self):
+        started = self.now()
+        snap = self.find_snapshot()
+        summary = snapshot_summary(snap, now=self.now())
+
+        deep = {}
+
+        def deep_dirs():
+            text = self.listing(snap, '/')
+            _, all_entries = parse_listing(text, '/')
+            deep['entries'] = all_entries
+            return ['/' + rel for rel, n in all_entries.items() if n['type'] == 'dir']
+
+        source = resolve_source(self.p.get('source_path'), snap, deep_dirs)
+        if source == '/' and 'entries' in deep:
+            root_node, entries = None, deep['entries']
+        else:
+            root_node, entries = parse_listing(self.listing(snap, source), source)
+        if source != '/' and root_node is None and not entries:
+            raise Refusal('source_path %s is not a directory in snapshot %s'
+                          % (source, summary['short_id']))
+        if root_node is not None and root_node['type'] != 'dir':
+            raise Refusal('source_path %s is a %s in snapshot %s, not a directory'
+                          % (source, root_node['type'], summary['short_id']))
+        wanted = filter_entries(entries, self.include, self.exclude)
+        tot = totals(wanted)
+        features = self.restic.features
+        method = 'native' if features['subfolder'] else 'staging'
+        self.check_target()
+
+        state = read_state(self.state_file)
+        want_state = self.state_record(summary, source, method, tot)
+        state_ok = self.state_matches(state, want_state)
+        verify = bool(self.p.get('verify'))
+
+        cmp_result = None
+        need_restore = not state_ok
+        if state_ok and verify:
+            cmp_result = compare_target(self.target, wanted, self.include, self.exclude,
+                                        self.skip, with_extra=bool(self.p.get('delete')))
+            if cmp_result['new'] or cmp_result['changed'] or (self.p.get('delete') and cmp_result['extra']):
+                need_restore = True
+        elif state_ok:
+            need_restore = not all(os.path.lexists(os.path.join(self.target, rel))
+                                   for rel in (state or {}).get('top', []))
+
+        if need_restore and (self.check_mode or self.p.get('_diff')) and cmp_result is None:
+            cmp_result = compare_target(self.target, wanted, self.include, self.exclude,
+                                        self.skip)
+
+        restore_argv = self.restore_argv(snap, source, method, verify)
+        result = {
+            'changed': need_restore,
+            'snapshot': summary,
+            'rpo_seconds': summary['age_seconds'],
+            'source': source,
+            'target': self.target,
+            'mapping': {source: self.target},
+            'method': method,
+            'restic_version': self.restic.version_string,
+            'repository': redact_repository(self.restic.repository),
+            'files': tot['files'],
+            'bytes': tot['bytes'],
+            'state_file': self.state_file,
+            'verified': False,
+            'unlocked_stale_locks': self.unlocked,
+        }
+        plan = list(self.plan_steps)
+        if need_restore:
+            plan += self.plan(method, restore_argv, verify)
+        result['plan'] = plan
+        if cmp_result is not None:
+            result['comparison'] = summarize_comparison(cmp_result, wanted)
+
+        if not need_restore:
+            result['verified'] = verify
+            result['restored_files'] = 0
+            result['restored_bytes'] = 0
+            result['duration'] = round(self.now() - started, 3)
+            result['mb_per_s'] = 0.0
+            result['msg'] = ('target already holds snapshot %s of %s%s'
+                             % (summary['short_id'], source, ' (verified)' if verify else ''))
+            return result
+
+        if self.check_mode:
+            if features['dry_run'] and method == 'native':
+                result['restic_dry_run'] = self.dry_run(restore_argv)
+            would = summarize_comparison(cmp_result, wanted)
+            result['would_restore'] = {
+                'files': sum(1 for r in cmp_result['new'] + [c[0] for c in cmp_result['changed']]
+                             if wanted[r]['type'] == 'file'),
+                'bytes': would['new_bytes'] + would['changed_bytes'],
+                'would_delete': len(cmp_result['extra']) if self.p.get('delete') else 0,
+            }
+            result['msg'] = ('would restore %d files (%d bytes) of snapshot %s:%s into %s'
+                             % (result['would_restore']['files'], result['would_restore']['bytes'],
+                                summary['short_id'], source, self.target))
+            return result
+
+        # ---- do it
+        if self.state_file and os.path.lexists(self.state_file):
+            os.unlink(self.state_file)  # an interrupted run must never look finished
+        t0 = self.now()
+        restic_summary = self.execute(snap, source, method, restore_argv, root_node, wanted)
+        restore_seconds = self.now() - t0
+        if verify:
+            check = compare_target(self.target, wanted, self.include, self.exclude, self.skip,
+                                   with_extra=bool(self.p.get('delete')))
+            bad = check['new'] + ['%s (%s)' % c for c in check['changed']]
+            if self.p.get('delete'):
+                bad += ['%s (extra)' % e for e in check['extra']]
+            if bad:
+                raise Refusal('verification failed after restore: %d entries differ from the '
+                              'snapshot, e.g. %s; re-run, and if it persists run restic check'
+                              % (len(bad), ', '.join(bad[:10])), option=None)
+            result['verified'] = True
+        if self.state_file:
+            want_state['top'] = sorted(set(rel.split('/')[0] for rel in wanted))[:1000]
+            want_state['completed'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+            want_state['verified'] = result['verified']
+            write_state(self.state_file, want_state)
+        duration = self.now() - started
+        result['restic_summary'] = restic_summary
+        result['restored_files'] = tot['files']
+        result['restored_bytes'] = tot['bytes']
+        result['restore_seconds'] = round(restore_seconds, 3)
+        result['duration'] = round(duration, 3)
+        result['mb_per_s'] = round(tot['bytes'] / 1e6 / duration, 2) if duration > 0 else 0.0
+        result['msg'] = ('restored %d files (%d bytes) of snapshot %s:%s into %s'
+                         % (tot['files'], tot['bytes'], summary['short_id'], source, self.target))
+        return result
+
+    # -- pieces
+    def check_target(self):
+        if os.path.lexists(self.target) and not os.path.isdir(self.target):
+            raise Refusal('target %s exists and is not a directory; choose a directory'
+                          % self.target)
+
+    def state_record(self, summary, source, method, tot):
+        return {
+            'format': STATE_FORMAT,
+            'snapshot_id': summary['id'],
+            'snapshot_time': summary['time'],
+            'source': source,
+            'include': self.include,
+            'exclude': self.exclude,
+            'delete': bool(self.p.get('delete')),
+            'repository': redact_repository(self.restic.repository),
+            'files': tot['files'],
+            'bytes': tot['bytes'],
+            'method': method,
+        }
+
+    @staticmethod
+    def state_matches(state, want):
+        if not state or state.get('format') != STATE_FORMAT:
+            return False
+        keys = ('snapshot_id', 'source', 'include', 'exclude', 'files', 'bytes')
+        if any(state.get(k) != want.get(k) for k in keys):
+            return False
+        # delete=true asks for more than a previous delete=false run guaranteed
+        return state.get('delete') or not want.get('delete')
+
+    def restore_argv(self, snap, source, method, verify):
+        args = ['restore', '--json']
+        if method == 'native':
+            spec = snap['id'] if source == '/' else '%s:%s' % (snap['id'], source)
+            args += [spec, '--target', self.target]
+            for pat in self.include:
+                args += ['--include', pat]
+            for pat in self.exclude:
+                args += ['--exclude', pat]
+            args += ['--overwrite', 'if-changed']
+            if self.p.get('delete'):
+                args.append('--delete')
+                for name in sorted(self.skip):
+                    args += ['--exclude', '/' + name]
+        else:
+            staging = os.path.join(self.target, STAGING_NAME)
+            args += [snap['id'], '--target', staging]
+            if source != '/':
+                if self.include:
+                    for pat in self.include:
+                        args += ['--include', translate_pattern(pat, source)]
+                else:
+                    args += ['--include', source]
+            else:
+                for pat in self.include:
+                    args += ['--include', pat]
+            for pat in self.exclude:
+                args += ['--exclude', translate_pattern(pat, source) if source != '/' else pat]
+        if verify:
+            args.append('--verify')
+        return self.restic.argv(args)
+
+    def plan(self, method, restore_argv, verify):
+        steps = []
+        if method == 'staging':
+            steps.append({'step': 'clear the staging directory %s'
+                          % os.path.join(self.target, STAGING_NAME), 'command': None,
+                          'destructive': False})
+        steps.append({'step': 'restore with restic (%s method)' % method,
+                      'command': render(restore_argv), 'destructive': False})
+        if method == 'staging':
+            steps.append({'step': 'rename the staged subtree into %s' % self.target,
+                          'command': None, 'destructive': bool(self.p.get('delete'))})
+            if self.p.get('delete'):
+                steps.append({'step': 'delete from the target what the snapshot lacks',
+                              'command': None, 'destructive': True})
+        if verify:
+            steps.append({'step': 'verify every entry against restic ls', 'command': None,
+                          'destructive': False})
+        if self.state_file:
+            steps.append({'step': 'record the restore in %s' % self.state_file,
+                          'command': None, 'destructive': False})
+        return steps
+
+    def dry_run(self, restore_argv):
+        argv = list(restore_argv)
+        args = argv[len(self.restic.argv([])):]
+        args = [a for a in args if a != '--verify'] + ['--dry-run']
+        out, _ = self.restic.run(args)
+        for doc in reversed(parse_json_lines(out)):
+            if isinstance(doc, dict) and doc.get('message_type') == 'summary':
+                return doc
+        return {}
+
+    def execute(self, snap, source, method, restore_argv, root_node, wanted):
+        args = restore_argv[len(self.restic.argv([])):]
+        if not os.path.isdir(self.target):
+            os.makedirs(self.target)
+        if method == 'native':
+            out, _ = self.restic.run(args)
+            summary = {}
+            for doc in reversed(parse_json_lines(out)):
+                if isinstance(doc, dict) and doc.get('message_type') == 'summary':
+                    summary = doc
+                    break
+            apply_dir_metadata(self.target, root_node, {}, own=True)
+            return summary
+        staging = os.path.join(self.target, STAGING_NAME)
+        if os.path.lexists(staging):
+            shutil.rmtree(staging)  # left by an interrupted run: ours, start it again
+        os.mkdir(staging, 0o700)
+        self.restic.run(args)
+        staged = staging if source == '/' else os.path.join(staging, source.lstrip('/'))
+        if os.path.isdir(staged):
+            merge_tree(staged, self.target)
+        shutil.rmtree(staging)
+        if self.p.get('delete'):
+            cmp_result = compare_target(self.target, wanted, self.include, self.exclude,
+                                        self.skip)
+            remove_extra(self.target, cmp_result['extra'])
+        apply_dir_metadata(self.target, root_node, wanted, own=True)
+        return {}
+
+
+# ---------------------------------------------------------------- snapshot_info
+
+def group_snapshots(snapshots, group_by=('host', 'tags'), now=None):
+    """Group like ``restic forget --group-by``; each group with its latest snapshot and age."""
+    keyfun = {
+        'host': lambda s: s.get('hostname'),
+        'tags': lambda s: ','.join(sorted(s.get('tags') or [])),
+        'paths': lambda s: ','.join(sorted(s.get('paths') or [])),
+    }
+    groups = {}
+    for snap in snapshots:
+        key = tuple((g, keyfun[g](snap)) for g in group_by)
+        groups.setdefault(key, []).append(snap)
+    out = []
+    for key, snaps in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        latest = max(snaps, key=lambda s: parse_time_ns(s['time']))
+        summary = snapshot_summary(latest, now=now)
+        out.append({'group': dict(key), 'count': len(snaps), 'latest': summary,
+                    'age_seconds': summary['age_seconds']})
+    return out
+
+
+def parse_check(out, err, rc):
+    text = (out or '') + '\n' + (err or '')
+    docs = [d for d in parse_json_lines(out) if isinstance(d, dict)
+            and d.get('message_type') == 'summary']
+    result = {'ok': rc == 0, 'rc': rc}
+    if docs:
+        result['num_errors'] = docs[-1].get('num_errors')
+        result['summary'] = docs[-1]
+    result['no_errors_found'] = 'no errors were found' in text or (
+        bool(docs) and docs[-1].get('num_errors') == 0)
+    result['output'] = [line for line in text.splitlines()
+                        if line.strip() and not line.startswith('[')][-20:]
+    return result

@@ -1,0 +1,393 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, resilience.dr contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: restic_restore
+short_description: Restore a restic snapshot, or one subtree of it, into a target directory
+version_added: 0.1.0
+author: resilience.dr contributors (@resilience-dr)
+description:
+  - Selects a snapshot (an id or C(latest), filtered by host, tags and paths), finds the
+    subtree named by O(source_path) under whatever timestamped prefix the backup gave it,
+    and restores its content directly under O(target).
+  - Works with restic 0.14 (Debian 12) through 0.18 (Debian 13). The version is detected with
+    C(restic version). From 0.17 on the native C(snapshot:subfolder) syntax with
+    C(--overwrite if-changed) is used (method C(native)); older versions restore into a
+    staging directory inside O(target) and rename the subtree into place (method C(staging)).
+  - A state file (O(state_file)) records what was restored. A second run with the same
+    snapshot and an intact target reports C(changed=false) without reading the data again;
+    O(verify=true) compares every entry with C(restic ls) instead. An interrupted restore never
+    leaves a state file behind, so a re-run finishes the job.
+  - Repository errors (missing repository, locked repository, wrong password) fail before
+    anything is written to the target, each with what to do next. Transient backend failures
+    are retried with exponential backoff.
+options:
+  repository:
+    description:
+      - Any restic repository string, for example C(/srv/restic), C(rclone:gdrive:backups/ml-train-server),
+        C(rest:http://127.0.0.1:8000/), C(s3:...), C(sftp:...).
+    type: str
+    required: true
+  password:
+    description: The repository password. Mutually exclusive with O(password_file).
+    type: str
+  password_file:
+    description: A file holding the repository password.
+    type: path
+  environment:
+    description:
+      - Extra environment for restic, for example C(RCLONE_CONFIG), C(RCLONE_CONFIG_<NAME>_TYPE),
+        C(AWS_ACCESS_KEY_ID). Never logged.
+    type: dict
+    default: {}
+  snapshot:
+    description: A snapshot id (or unique prefix of one) or C(latest).
+    type: str
+    default: latest
+  host:
+    description: Only consider snapshots of this host.
+    type: str
+  tags:
+    description:
+      - Only consider snapshots with these tags. Each item is passed as one C(--tag); an item
+        C(a,b) requires both tags.
+    type: list
+    elements: str
+    default: []
+  paths:
+    description: Only consider snapshots that include all these (exact) paths.
+    type: list
+    elements: str
+    default: []
+  source_path:
+    description:
+      - The directory of the snapshot to restore. Its content lands directly under O(target).
+      - Shell-style globs per path component. An absolute pattern
+        (C(/mnt/storage/snapshots/backup_*/homes)) matches whole paths; a relative one
+        (C(*/snapshots/backup_*/homes)) matches the last components of a path.
+      - It must match exactly one directory of the chosen snapshot; otherwise the module fails
+        and lists what it found.
+      - When omitted, the whole snapshot is restored with its full paths under O(target).
+    type: str
+  target:
+    description: The directory to restore into. Created when missing.
+    type: path
+    required: true
+  include:
+    description:
+      - Only restore what matches these patterns. A pattern starting with C(/) is anchored at
+        O(source_path); others match at any depth.
+    type: list
+    elements: str
+    default: []
+  exclude:
+    description: Do not restore what matches these patterns (same rules as O(include)).
+    type: list
+    elements: str
+    default: []
+  verify:
+    description:
+      - After restoring, check every file, directory and symlink against C(restic ls) (type, size,
+        mtime, mode and, as root, owner) and pass C(--verify) to restic, which re-reads the content.
+      - On a run where the state file says the restore is done, do the same full comparison
+        instead of the cheap state check, and restore again when anything differs.
+    type: bool
+    default: false
+  delete:
+    description: Remove from the target what the snapshot (after include/exclude) lacks.
+    type: bool
+    default: false
+  unlock_stale:
+    description:
+      - When the repository is locked, run C(restic unlock), which removes only stale locks
+        (dead processes, or older than 30 minutes), and try again. A live lock is never removed.
+    type: bool
+    default: false
+  cache_dir:
+    description: restic's cache directory (C(--cache-dir)).
+    type: path
+  limit_download:
+    description: Download bandwidth limit in KiB/s (C(--limit-download)).
+    type: int
+  retries:
+    description: How often to retry a restic command after a transient backend failure.
+    type: int
+    default: 3
+  retry_delay:
+    description: Seconds before the first retry; doubled on every further retry.
+    type: float
+    default: 2.0
+  executable:
+    description: The restic binary to use. Found on the PATH when not absolute.
+    type: path
+    default: restic
+    aliases: [restic_binary]
+  state_file:
+    description:
+      - Where to record what was restored. Relative paths are inside O(target) (the record goes
+        away with the data it describes). An empty string disables the record, and every run
+        then restores again.
+    type: str
+    default: .restic-restore.json
+attributes:
+  check_mode:
+    support: full
+    description: Reports the files and bytes that would be restored and the plan; writes nothing.
+  diff_mode:
+    support: full
+    description: Summarises new, changed, unchanged and extra entries in the target.
+notes:
+  - The state file and the staging directory C(.restic-restore-staging) live in O(target) by
+    default and are excluded from O(delete) and from comparisons.
+  - Restic's own exit codes 10/11/12 exist from restic 0.17; older versions are classified by
+    their message text. The result carries C(error_kind) on failure.
+seealso:
+  - module: resilience.dr.restic_snapshot_info
+'''
+
+EXAMPLES = r'''
+- name: Restore the homes of the latest backup of the train server
+  resilience.dr.restic_restore:
+    repository: rclone:gdrive:backups/ml-train-server
+    password_file: /root/.restic-password
+    host: train
+    tags: [train-backups]
+    source_path: "*/snapshots/backup_*/homes"
+    target: /mnt/storage/homes
+    verify: true
+
+- name: Bring back the server configuration
+  resilience.dr.restic_restore:
+    repository: rclone:gdrive:backups/ml-train-server
+    password: "{{ vault_restic_password }}"
+    environment:
+      RCLONE_CONFIG: /root/.config/rclone/rclone.conf
+    source_path: /etc/resilience-dr
+    target: /etc/resilience-dr
+
+- name: Drill - what would a restore of an older snapshot bring back?
+  resilience.dr.restic_restore:
+    repository: rest:http://127.0.0.1:8000/
+    password_file: /root/.restic-password
+    snapshot: 4de0b51c
+    source_path: "*/homes"
+    target: /srv/drill/homes
+  check_mode: true
+'''
+
+RETURN = r'''
+snapshot:
+  description: The snapshot that was (or would be) restored.
+  returned: success
+  type: dict
+  contains:
+    id: {description: Full snapshot id., type: str}
+    short_id: {description: Short id., type: str}
+    time: {description: Snapshot time (RFC 3339)., type: str}
+    host: {description: Host name recorded by restic., type: str}
+    paths: {description: Paths the backup recorded., type: list, elements: str}
+    tags: {description: Tags of the snapshot., type: list, elements: str}
+    age_seconds: {description: Age of the snapshot., type: int}
+  sample: {id: 4de0b51c797f1ed2..., short_id: 4de0b51c, time: "2026-01-01T02:00:00Z", host: train,
+           paths: [/mnt/storage/snapshots/backup_20260101_020000/homes], tags: [train-backups],
+           age_seconds: 3600}
+source:
+  description: The snapshot directory that O(source_path) resolved to.
+  returned: success
+  type: str
+  sample: /mnt/storage/snapshots/backup_20260101_020000/homes
+target:
+  description: The absolute target directory.
+  returned: success
+  type: str
+mapping:
+  description: Source directory in the snapshot -> target directory.
+  returned: success
+  type: dict
+  sample: {/mnt/storage/snapshots/backup_20260101_020000/homes: /mnt/storage/homes}
+method:
+  description: C(native) (restic >= 0.17, snapshot:subfolder) or C(staging) (older restic).
+  returned: success
+  type: str
+restic_version:
+  description: The detected restic version.
+  returned: success
+  type: str
+  sample: 0.14.0
+repository:
+  description: The repository, with any URL credentials replaced by C(***).
+  returned: success
+  type: str
+files:
+  description: Regular files in the selected subtree (after include/exclude).
+  returned: success
+  type: int
+bytes:
+  description: Bytes of those files.
+  returned: success
+  type: int
+restored_files:
+  description: Files written by this run (0 when nothing was to do).
+  returned: success and not check mode
+  type: int
+restored_bytes:
+  description: Bytes written by this run.
+  returned: success and not check mode
+  type: int
+duration:
+  description: Seconds the module spent (listing, restore, verification).
+  returned: success and not check mode
+  type: float
+restore_seconds:
+  description: Seconds spent in the restore step itself.
+  returned: when a restore ran
+  type: float
+mb_per_s:
+  description: Restored megabytes (10^6 bytes) per second of C(duration).
+  returned: success and not check mode
+  type: float
+rpo_seconds:
+  description: Now minus the snapshot time, the recovery point actually achieved.
+  returned: success
+  type: int
+verified:
+  description: Whether every restored entry was compared with the snapshot.
+  returned: success
+  type: bool
+would_restore:
+  description: In check mode, the files and bytes that would be written and entries that would be deleted.
+  returned: check mode, when a restore is needed
+  type: dict
+  sample: {files: 120, bytes: 1048576, would_delete: 0}
+comparison:
+  description: New, changed, unchanged and extra entries of the target against the snapshot.
+  returned: check or diff mode, or verify
+  type: dict
+restic_dry_run:
+  description: The summary of C(restic restore --dry-run) (restic >= 0.17, check mode).
+  returned: check mode with restic >= 0.17
+  type: dict
+restic_summary:
+  description: restic's own restore summary (restic >= 0.16).
+  returned: when a restore ran
+  type: dict
+plan:
+  description: The steps this run takes (or would take in check mode).
+  returned: always
+  type: list
+  elements: dict
+state_file:
+  description: The state file path, or null when disabled.
+  returned: success
+  type: str
+unlocked_stale_locks:
+  description: Whether stale locks were removed (O(unlock_stale)).
+  returned: success
+  type: bool
+error_kind:
+  description: On failure, C(repository_missing), C(locked), C(wrong_password), C(transient) or null.
+  returned: failure
+  type: str
+hint:
+  description: On failure, what to do next.
+  returned: failure
+  type: str
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.resilience.dr.plugins.module_utils.runner import (
+    Refusal, Runner, run_module)
+from ansible_collections.resilience.dr.plugins.module_utils.restic import (
+    Restic, RestoreJob)
+
+
+def argument_spec():
+    return dict(
+        repository=dict(type='str', required=True),
+        password=dict(type='str', no_log=True),
+        password_file=dict(type='path', no_log=True),
+        environment=dict(type='dict', default={}, no_log=True),
+        snapshot=dict(type='str', default='latest'),
+        host=dict(type='str'),
+        tags=dict(type='list', elements='str', default=[]),
+        paths=dict(type='list', elements='str', default=[]),
+        source_path=dict(type='str'),
+        target=dict(type='path', required=True),
+        include=dict(type='list', elements='str', default=[]),
+        exclude=dict(type='list', elements='str', default=[]),
+        verify=dict(type='bool', default=False),
+        delete=dict(type='bool', default=False),
+        unlock_stale=dict(type='bool', default=False),
+        cache_dir=dict(type='path'),
+        limit_download=dict(type='int'),
+        retries=dict(type='int', default=3),
+        retry_delay=dict(type='float', default=2.0),
+        executable=dict(type='path', default='restic', aliases=['restic_binary']),
+        state_file=dict(type='str', default='.restic-restore.json'),
+    )
+
+
+def make_restic(module, runner, no_lock=False):
+    p = module.params
+    env = dict((str(k), str(v)) for k, v in (p['environment'] or {}).items())
+    if p['password'] is None and not p['password_file'] and not any(
+            k in env for k in ('RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND')):
+        raise Refusal('no repository password given: set password or password_file '
+                      '(or RESTIC_PASSWORD_FILE in environment)', option='password_file')
+    executable = p['executable']
+    if '/' not in executable:
+        executable = runner.which(executable, hint='install restic (apt install restic) '
+                                  'or point executable at a restic binary')
+    return Restic(runner, executable=executable, repository=p['repository'],
+                  password=p['password'], password_file=p['password_file'], environment=env,
+                  cache_dir=p['cache_dir'], limit_download=p['limit_download'],
+                  retries=p['retries'], backoff=p['retry_delay'], no_lock=no_lock)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[('password', 'password_file')])
+    runner = Runner(module)
+
+    def work():
+        p = module.params
+        if p['delete'] and p['target'].rstrip('/') in ('', '/'):
+            raise Refusal('delete=true with target "/" would remove the whole system; restore '
+                          'into a directory instead', option='delete')
+        restic = make_restic(module, runner)
+        params = dict(p)
+        params['_diff'] = module._diff
+        job = RestoreJob(restic, params, check_mode=module.check_mode, now=time.time)
+        result = job.run()
+        result['commands'] = runner.executed
+        if module._diff and 'comparison' in result:
+            c = result['comparison']
+            result['diff'] = {
+                'before_header': '%s (before)' % result['target'],
+                'after_header': '%s (snapshot %s:%s)' % (result['target'], result['snapshot']['short_id'],
+                                                         result['source']),
+                'before': 'new: %d, changed: %d, unchanged: %d, extra: %d\n' % (
+                    0, 0, c['unchanged'] + c['changed'], c['extra']),
+                'after': 'new: %d (%d bytes), changed: %d (%d bytes), unchanged: %d, %s: %d\n%s' % (
+                    c['new'], c['new_bytes'], c['changed'], c['changed_bytes'], c['unchanged'],
+                    'deleted' if p['delete'] else 'extra (kept)', c['extra'],
+                    ''.join('+ %s\n' % x for x in c['examples']['new'])
+                    + ''.join('~ %s\n' % x for x in c['examples']['changed'])
+                    + ''.join('%s %s\n' % ('-' if p['delete'] else '?', x)
+                              for x in c['examples']['extra'])),
+            }
+        return result
+
+    run_module(module, work)
+
+
+if __name__ == '__main__':
+    main()
