@@ -1,0 +1,23 @@
+# Entry points.  `make test` is the one command that runs every test (CI calls it).
+.PHONY: test quick unit sanity lint integration build lab molecule bootstrap demo clean-labs image
+
+test:            ## every tier, with a timing summary
+	./scripts/test.sh
+
+quick:           ## daily loop: unit tests, sanity and lint (no root, no VMs)
+	./scripts/test.sh unit sanity lint
+
+unit sanity lint integration build lab molecule:
+	./scripts/test.sh $@
+
+bootstrap:       ## system packages, the pinned venv, the collection link
+	./scripts/bootstrap.sh
+
+image:           ## build (or find) the cached lab image
+	./scripts/bootstrap.sh && .venv/bin/python tests/lab/labctl.py image
+
+demo:            ## the README's demo: break the lab train server's OS disk and recover it
+	./scripts/demo.sh
+
+clean-labs:      ## stop and remove every lab VM on this machine
+	python3 tests/lab/labctl.py gc --all

@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, resilience.dr contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one way this collection runs external tools and plans its work.
+
+Every module builds a :class:`Plan` of :class:`Step` objects, then either only reports it
+(check mode) or executes it.  Commands are argv lists, never shell strings, and always run
+under ``LC_ALL=C`` so that the parsers in the subsystem files see the tools' untranslated
+output.  A failing tool becomes a :class:`CommandError` that carries the command, the tool's
+own message and a hint that tells the operator what to do next.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import shlex
+import time
+
+C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C', 'LANGUAGE': 'C'}
+
+
+def render(argv):
+    """A copy-pasteable form of an argv list, for plans, errors and reports."""
+    return ' '.join(shlex.quote(str(a)) for a in argv)
+
+
+class CommandError(Exception):
+    """A tool exited non-zero (or could not be started)."""
+
+    def __init__(self, argv, rc, stdout='', stderr='', hint=None):
+        self.argv = [str(a) for a in argv]
+        self.rc = rc
+        self.stdout = stdout or ''
+        self.stderr = stderr or ''
+        self.hint = hint
+        tool_msg = (self.stderr.strip() or self.stdout.strip() or 'no output').splitlines()
+        self.tool_message = ' '.join(tool_msg[-5:])
+        text = '%s failed (rc=%s): %s' % (render(self.argv), rc, self.tool_message)
+        if hint:
+            text += ' -- next: %s' % hint
+        super(CommandError, self).__init__(text)
+
+    def as_result(self):
+        """Fields for ``fail_json``: the command, the tool's own words and the next step."""
+        return {
+            'cmd': render(self.argv),
+            'rc': self.rc,
+            'stdout': self.stdout,
+            'stderr': self.stderr,
+            'hint': self.hint,
+        }
+
+
+class Refusal(Exception):
+    """A safety check refused a step.  Nothing has been changed when this is raised.
+
+    ``option`` names the module option that would allow the step, so that every refusal
+    tells the operator exactly how to proceed if they really mean it.
+    """
+
+    def __init__(self, message, option=None, details=None):
+        self.option = option
+        self.details = details or {}
+        if option and option not in message:
+            message = '%s (set %s to allow this)' % (message, option)
+        super(Refusal, self).__init__(message)
+
+
+class Runner:
+    """Runs argv lists through ``AnsibleModule.run_command`` under the C locale.
+
+    ``environ`` adds variables for every command (for example ``RESTIC_PASSWORD_FILE``);
+    its values are never echoed in results.  ``executed`` keeps a record of every command
+    with its duration, for the modules' ``commands`` result.
+    """
+
+    def __init__(self, module, environ=None):
+        self.module = module
+        self.environ = dict(C_LOCALE)
+        self.environ.update(environ or {})
+        self.executed = []
+
+    def run(self, argv, check=True, data=None, hint=None, env=None, binary_data=False):
+        """Run ``argv``; return ``(rc, stdout, stderr)``.  Raise CommandError when ``check``."""
+        argv = [str(a) for a in argv]
+        environ = dict(self.environ)
+        environ.update(env or {})
+        started = time.time()
+        rc, out, err = self.module.run_command(
+            argv, data=data, environ_update=environ, binary_data=binary_data,
+            check_rc=False, expand_user_and_vars=False)
+        self.executed.append({'cmd': render(argv), 'rc': rc,
+                              'seconds': round(time.time() - started, 3)})
+        if check and rc != 0:
+            raise CommandError(argv, rc, out, err, hint)
+        return rc, out, err
+
+    def which(self, tool, required=True, hint=None):
+        """Absolute path of ``tool``; fail with an install hint when it is missing."""
+        path = self.module.get_bin_path(tool, required=False,
+                                        opt_dirs=['/usr/sbin', '/sbin', '/usr/local/sbin'])
+        if path is None and required:
+            raise CommandError([tool], 127, stderr='%s: command not found' % tool,
+                               hint=hint or 'install the package that provides %s' % tool)
+        return path
+
+
+class Step:
+    """One unit of planned work: a command, or a Python action (a sysfs write, say)."""
+
+    def __init__(self, description, argv=None, action=None, hint=None, destructive=False):
+        if (argv is None) == (action is None):
+            raise ValueError('a Step needs exactly one of argv or action')
+        self.description = description
+        self.argv = [str(a) for a in argv] if argv is not None else None
+        self.action = action
+        self.hint = hint
+        self.destructive = destructive
+
+    def as_dict(self):
+        return {'step': self.description,
+                'command': render(self.argv) if self.argv is not None else None,
+                'destructive': self.destructive}
+
+
+class Plan:
+    """An ordered list of steps that check mode reports and normal mode executes."""
+
+    def __init__(self):
+        self.steps = []
+        self.done = []
+
+    def add(self, description, argv=None, action=None, hint=None, destructive=False):
+        step = Step(description, argv=argv, action=action, hint=hint, destructive=destructive)
+        self.steps.append(step)
+        return step
+
+    def extend(self, other):
+        self.steps.extend(other.steps)
+
+    def __bool__(self):
+        return bool(self.steps)
+
+    __nonzero__ = __bool__
+
+    def __len__(self):
+        return len(self.steps)
+
+    def as_list(self):
+        return [s.as_dict() for s in self.steps]
+
+    def execute(self, runner):
+        """Run every step in order.  A failure stops the plan; ``done`` says how far it got."""
+        for step in self.steps:
+            if step.argv is not None:
+                runner.run(step.argv, hint=step.hint)
+            else:
+                step.action()
+            self.done.append(step.as_dict())
+        return self.done
+
+
+def run_module(module, work):
+    """Call ``work()``, which returns the result dict, and turn errors into ``fail_json``.
+
+    A :class:`Refusal` fails with ``refused: true`` and the option that would allow the
+    step; a :class:`CommandError` fails with the command, the tool's message and the hint.
+    Every module's ``main()`` ends with this, so that errors look the same everywhere.
+    """
+    try:
+        result = work()
+    except Refusal as exc:
+        module.fail_json(msg=str(exc), refused=True, option=exc.option, changed=False,
+                         **exc.details)
+    except CommandError as exc:
+        module.fail_json(msg=str(exc), changed=False, **exc.as_result())
+    module.exit_json(**result)

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The one test command (make test calls it): every tier, a timing summary per tier, and a
+# non-zero exit when any tier fails.  Tiers can be chosen: scripts/test.sh unit sanity
+#   sanity       ansible-test sanity on a copy under ansible_collections/resilience/dr
+#   lint         ansible-lint --profile production
+#   unit         pytest tests/unit (parsers and planners over captured tool output)
+#   integration  pytest -m integration: real btrfs on loop devices, real restic and rclone
+#   build        ansible-galaxy collection build + install of the tarball
+#   lab          pytest -m lab: lab VMs under qemu (smoke, bcache, end-to-end)
+#   molecule     molecule test for every role that has a scenario
+set -uo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+./scripts/bootstrap.sh
+export PATH="$REPO/.venv/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections"
+# Labs made by this run belong to it: if the run is killed, the next one removes them.
+export RESILIENCE_LAB_OWNER=$$
+python3 tests/lab/labctl.py gc >/dev/null
+
+ALL=(sanity lint unit integration build lab molecule)
+TIERS=("$@")
+[ ${#TIERS[@]} -gt 0 ] || TIERS=("${ALL[@]}")
+mkdir -p tests/output
+declare -A RESULT SECONDS_TAKEN
+
+pytest_tier() {  # pytest's exit 5 (no tests collected) is a failure here, never a pass
+  .venv/bin/pytest "$@"
+  local rc=$?
+  [ $rc -eq 5 ] && echo "test.sh: pytest collected no tests for: $*" >&2
+  return $rc
+}
+
+tier_sanity() {
+  local dest=.build/sanity/ansible_collections/resilience/dr
+  rm -rf .build/sanity && mkdir -p "$dest"
+  git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "$dest"/ 2>/dev/null
+  (cd "$dest" && git init -q && git add -A && \
+   ansible-test sanity --requirements --python 3.11 --color no \
+     --exclude tests/lab/ --exclude scripts/ --exclude .ci/)
+}
+tier_lint() { ansible-lint --profile production --offline roles playbooks; }
+tier_unit() { pytest_tier -q tests/unit; }
+tier_integration() { pytest_tier -q -m integration tests; }
+tier_build() {
+  rm -rf .build/dist && mkdir -p .build/dist/installed
+  ansible-galaxy collection build --force --output-path .build/dist . && \
+  ansible-galaxy collection install --offline --no-deps -p .build/dist/installed .build/dist/resilience-dr-*.tar.gz && \
+  ANSIBLE_COLLECTIONS_PATH=.build/dist/installed ansible-doc -l resilience.dr | tee /dev/stderr | grep -q btrfs_array
+}
+tier_lab() { pytest_tier -q -m lab tests; }
+tier_molecule() {
+  local rc=0 role
+  for scenario in roles/*/molecule/default/molecule.yml; do
+    [ -e "$scenario" ] || continue
+    role=$(basename "$(dirname "$(dirname "$(dirname "$scenario")")")")
+    echo "== molecule test: $role"
+    (cd "roles/$role" && molecule test) || rc=1
+  done
+  return $rc
+}
+
+overall=0
+for tier in "${TIERS[@]}"; do
+  echo "=================== tier: $tier"
+  start=$(date +%s)
+  "tier_$tier"
+  rc=$?
+  SECONDS_TAKEN[$tier]=$(( $(date +%s) - start ))
+  if [ $rc -eq 0 ]; then RESULT[$tier]=passed; else RESULT[$tier]="FAILED (rc=$rc)"; overall=1; fi
+done
+
+echo
+echo "=================== timing summary"
+total=0
+passed=0; failed=0
+for tier in "${TIERS[@]}"; do
+  printf '%-12s %6ss  %s\n' "$tier" "${SECONDS_TAKEN[$tier]}" "${RESULT[$tier]}"
+  total=$(( total + SECONDS_TAKEN[$tier] ))
+  if [ "${RESULT[$tier]}" = passed ]; then passed=$((passed+1)); else failed=$((failed+1)); fi
+done
+printf '%-12s %6ss\n' total "$total"
+echo "tiers: $passed passed, $failed failed"
+exit $overall
