@@ -25,7 +25,9 @@ description:
   - "Tasks feed verification results through the fact or result key C(dr_report_verified)
     (one C({check, ok, detail}) mapping or a list of them), or by a task name that starts
     with C(verify:). Warnings go into C(dr_report_warnings) (a string or a list of strings)
-    and are printed in the first lines of the Markdown report. See C(docs/report.md)."
+    and are printed in the first lines of the Markdown report. A role can use its own
+    prefix, C(<prefix>_dr_report_verified) and C(<prefix>_dr_report_warnings). See
+    C(docs/report.md)."
   - Writes C(<report_dir>/<scenario>-<UTC timestamp>.json) and C(.md), and prints a short
     summary at the end of the run.
   - Never copies task arguments. Only the contract keys above and the C(msg) of failed tasks

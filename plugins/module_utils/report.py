@@ -11,7 +11,9 @@ The contract (see ``docs/report.md``) that tasks use to feed the report:
 * play variables (or extra vars, or facts) ``dr_scenario``, ``dr_rto_seconds`` and
   ``dr_rpo_target_seconds`` declare the scenario and its targets;
 * ``dr_report_verified``: a fact (``set_fact``) or a top-level module result key holding one
-  ``{check, ok, detail}`` mapping or a list of them.  Entries are keyed by host and check,
+  ``{check, ok, detail}`` mapping or a list of them.  A role may use its own prefix,
+  ``<prefix>_dr_report_verified`` (and ``<prefix>_dr_report_warnings``), to satisfy
+  ansible-lint's var-naming rule.  Entries are keyed by host and check,
   so a fact that accumulates (``dr_report_verified | default([]) + [...]``) is fine;
 * a task whose name starts with ``verify:`` is a check by itself: ok unless it failed;
 * ``dr_report_warnings``: a fact or result key holding a string or a list of strings.
@@ -121,6 +123,20 @@ def as_list(value):
     return [value]
 
 
+def contract_values(source, key):
+    """Entries under ``key`` or under any ``<prefix>_<key>`` (``train_verify_dr_report_verified``).
+
+    The prefixed form lets a role keep its variables under its own prefix (ansible-lint's
+    var-naming rule) and still feed the report.
+    """
+    values = []
+    suffix = '_' + key
+    for name in sorted(source):
+        if isinstance(name, str) and (name == key or name.endswith(suffix)):
+            values.extend(as_list(source[name]))
+    return values
+
+
 def is_no_log(result):
     return bool(result.get('_ansible_no_log')) or 'censored' in result
 
@@ -139,14 +155,14 @@ def extract(result, task_name=''):
     if isinstance(facts, dict):
         sources.append(facts)
     for source in sources:
-        for entry in as_list(source.get(VERIFIED_KEY)):
+        for entry in contract_values(source, VERIFIED_KEY):
             if isinstance(entry, dict) and entry.get('check') not in (None, ''):
                 found['verified'].append({
                     'check': text(entry.get('check'), 200),
                     'ok': to_bool(entry.get('ok')),
                     'detail': text(entry.get('detail')),
                 })
-        for entry in as_list(source.get(WARNINGS_KEY)):
+        for entry in contract_values(source, WARNINGS_KEY):
             if entry not in (None, ''):
                 found['warnings'].append(text(entry))
     for key, source in ((RPO_RESULT_KEY, result), (RPO_FACT, facts if isinstance(facts, dict) else {})):

@@ -45,6 +45,16 @@ def test_extract_ignores_no_log_results():
     assert found == {'verified': [], 'warnings': [], 'rpo': [], 'scenario': {}}
 
 
+def test_extract_reads_role_prefixed_keys():
+    found = rp.extract_all({'ansible_facts': {
+        'train_verify_dr_report_verified': [{'check': 'mount', 'ok': 'yes'}],
+        'train_storage_dr_report_warnings': 'mounted degraded',
+        'dr_report_warnings': ['cache was dirty'],
+        'not_dr_report_verifiedx': [{'check': 'ignored', 'ok': True}]}})
+    assert found['verified'] == [{'check': 'mount', 'ok': True, 'detail': ''}]
+    assert sorted(found['warnings']) == ['cache was dirty', 'mounted degraded']
+
+
 def test_extract_reads_loop_items():
     found = rp.extract_all(fixture('set_fact_loop'))
     assert [(v['check'], v['ok']) for v in found['verified']] == [('a', True), ('b', False)]
