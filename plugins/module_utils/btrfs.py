@@ -686,8 +686,10 @@ class ArrayManager:
         out = []
         for p in paths:
             rdev = device_rdev(p)
-            out.append({'path': p, 'realpath': os.path.realpath(p), 'rdev': rdev,
-                        'exists': os.path.exists(p), 'block': rdev is not None})
+            # A node without a medium (a detached loop, an empty card reader) has size 0.
+            size = device_size(p) if rdev is not None else None
+            out.append({'path': p, 'realpath': os.path.realpath(p), 'rdev': rdev, 'size': size,
+                        'exists': os.path.exists(p) and size != 0, 'block': rdev is not None})
         return out
 
     def find(self, filesystems, listed):
@@ -724,8 +726,8 @@ class ArrayManager:
     def check_writable(self, dev, purpose, filesystems, allow_member_of=None):
         """Refuse a write to ``dev`` unless it is blank (or ``force``) and not in use."""
         if not dev['exists']:
-            raise Refusal('%s: device %s does not exist; correct devices/replace_missing or '
-                          'attach the disk first' % (purpose, dev['path']), option='devices',
+            raise Refusal('%s: device %s does not exist (or has no medium); correct '
+                          'devices/replace_missing or attach the disk first' % (purpose, dev['path']), option='devices',
                           details={'device': dev['path'], 'found': 'nonexistent'})
         if not dev['block']:
             raise Refusal('%s: %s is not a block device; list block devices only'
@@ -866,7 +868,7 @@ class ArrayManager:
         replaced = len(pending)
 
         # Devices in `devices` that are not members, and not used as replacements, are added.
-        nonexistent = [d for d in listed if not d['exists']]
+        nonexistent = [d for d in listed if not d['exists'] and d['rdev'] not in members]
         if nonexistent and len(nonexistent) > len(missing):
             raise Refusal('device(s) %s do not exist, and the filesystem has no missing member '
                           'they could stand for; correct devices'
@@ -1105,7 +1107,17 @@ class ArrayManager:
                                     % self.temp_mount,
                             'command': render(['umount', self.temp_mount]),
                             'destructive': False})
-        result = {'changed': changed, 'plan': planned}
+        result = {'changed': changed, 'plan': planned, 'assembled': False}
+        if before is not None and not before['mounted'] and self.req.state == 'present' \
+                and not self.module.check_mode:
+            # Assemble: register the members with the kernel so that a plain
+            # `mount UUID=...` works (after an OS reinstall the kernel knows none of them).
+            # This writes nothing to the devices and does not count as a change.
+            present = [d['path'] for d in before['devices'] if d['path'] and not d['missing']]
+            if present:
+                rc, out, err = self.runner.run([self.bt.btrfs, 'device', 'scan'] + present,
+                                               check=False)
+                result['assembled'] = rc == 0
         if changed and not self.module.check_mode:
             self.execute(plan)
             after = self.rediscover(before)
