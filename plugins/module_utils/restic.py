@@ -659,6 +659,26 @@ def apply_dir_metadata(target, root_node, entries, own=True):
             os.utime(path, ns=(node['mtime_ns'], node['mtime_ns']))
 
 
+def prune_excluded(root, exclude):
+    """Remove what the exclude patterns select from a staged tree."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = '' if rel_dir == '.' else rel_dir
+        for name in list(dirnames):
+            rel = os.path.join(rel_dir, name) if rel_dir else name
+            if any(pattern_matches(p, rel) for p in exclude):
+                path = os.path.join(dirpath, name)
+                if os.path.islink(path):
+                    os.unlink(path)
+                else:
+                    shutil.rmtree(path)
+                dirnames.remove(name)
+        for name in filenames:
+            rel = os.path.join(rel_dir, name) if rel_dir else name
+            if any(pattern_matches(p, rel) for p in exclude):
+                os.unlink(os.path.join(dirpath, name))
+
+
 def remove_extra(target, extra):
     for rel in extra:
         path = os.path.join(target, rel)
@@ -918,8 +938,11 @@ class RestoreJob:
             else:
                 for pat in self.include:
                     args += ['--include', pat]
-            for pat in self.exclude:
-                args += ['--exclude', translate_pattern(pat, source) if source != '/' else pat]
+            # restic < 0.17 refuses --include together with --exclude: excludes are applied
+            # to the staged tree before it is renamed into the target (prune_excluded).
+            if not self.include and source == '/':
+                for pat in self.exclude:
+                    args += ['--exclude', pat]
         if verify:
             args.append('--verify')
         return self.restic.argv(args)
@@ -975,6 +998,8 @@ class RestoreJob:
         os.mkdir(staging, 0o700)
         self.restic.run(args)
         staged = staging if source == '/' else os.path.join(staging, source.lstrip('/'))
+        if self.exclude and (self.include or source != '/'):
+            prune_excluded(staged, self.exclude)
         if os.path.isdir(staged):
             merge_tree(staged, self.target)
         shutil.rmtree(staging)
