@@ -218,3 +218,86 @@ def test_sysfs_reader(tmp_path):
     assert info['devinfo'][2]['missing'] is True and info['devinfo'][1]['missing'] is False
     assert info['profiles']['data'] == ['raid1', 'single']
     assert btrfs.read_sysfs_fs('00000000-0000-0000-0000-000000000000', root=str(tmp_path)) is None
+
+
+# ---- both btrfs-progs versions (6.2 = Debian 12, 6.14 = Debian 13) ---------------------------
+
+VERSIONS = ['v6.2', 'v6.14']
+
+
+def by_label(fss, label):
+    match = [fs for fs in fss if fs['label'] == label]
+    assert len(match) == 1, fss
+    return match[0]
+
+
+LABELS = {'v6.2': 'captest', 'v6.14': 'captest614'}
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_show_versions(version):
+    for state in ('raid10_unmounted', 'raid10_mounted'):
+        fs = by_label(btrfs.parse_filesystem_show(
+            fixture('%s_show_raw_%s.txt' % (version, state))), LABELS[version])
+        assert fs['total_devices'] == 4
+        assert [(d['devid'], d['size'], d['missing']) for d in fs['devices']] == \
+            [(i, 335544320, False) for i in (1, 2, 3, 4)]
+        assert not fs['some_missing']
+    fs = by_label(btrfs.parse_filesystem_show(
+        fixture('%s_show_raw_degraded_unmounted.txt' % version)), LABELS[version])
+    assert fs['some_missing'] and [d['devid'] for d in fs['devices']] == [1, 2, 3]
+    fs = by_label(btrfs.parse_filesystem_show(
+        fixture('%s_show_raw_degraded_mounted.txt' % version)), LABELS[version])
+    assert [d['devid'] for d in fs['devices'] if d['missing']] == [4]
+
+
+def test_show_two_filesystems_614():
+    fss = btrfs.parse_filesystem_show(fixture('v6.14_show_raw_degraded_mounted.txt'))
+    assert sorted(fs['label'] for fs in fss) == ['captest614', 'ml-storage']
+    other = by_label(fss, 'ml-storage')
+    assert other['devices'] == [{'devid': 1, 'size': 805306368, 'used': 189530112,
+                                 'path': '/dev/loop4', 'missing': False}]
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_usage_versions(version):
+    u = btrfs.parse_filesystem_usage(fixture('%s_usage_b_raid10.txt' % version))
+    assert u['profiles'] == {'data': ['raid10'], 'metadata': ['raid10'], 'system': ['raid10']}
+    assert u['overall']['device_size'] == 1342177280
+    d = btrfs.parse_filesystem_usage(fixture('%s_usage_b_degraded.txt' % version))
+    assert d['overall']['device_missing'] == 335544320
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_stats_and_chunks_versions(version):
+    s = btrfs.parse_device_stats(fixture('%s_device_stats_raid10.txt' % version))
+    assert len(s) == 4 and all(sum(c.values()) == 0 for c in s.values())
+    c = btrfs.parse_device_stats(fixture('%s_device_stats_corrected.txt' % version))
+    assert c['/dev/loop0']['corruption_errs'] > 0
+    assert sum(c['/dev/loop1'].values()) == 0
+    d = btrfs.parse_device_stats(fixture('%s_device_stats_degraded.txt' % version))
+    assert 'devid:4' in d
+    chunk = btrfs.parse_chunk_tree(fixture('%s_dump_tree_chunk_raid10.txt' % version))
+    assert [x['devid'] for x in chunk['devices']] == [1, 2, 3, 4]
+    assert chunk['profiles']['data'] == ['raid10']
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_scrub_corrected_versions(version):
+    s = btrfs.parse_scrub_status(fixture('%s_scrub_status_R_corrected.txt' % version))
+    assert s['status'] == 'finished'
+    assert s['corrected_errors'] == 5 and s['csum_errors'] == 5
+    assert s['uncorrectable_errors'] == 0
+    assert s['bytes_scrubbed'] == 42467328 + 360448
+    assert s['finished_epoch'] is not None
+    r = btrfs.scrub_result(s)
+    assert r['corrected_errors'] == 5 and r['finished'] is not None
+
+
+def test_scrub_never_614():
+    s = btrfs.parse_scrub_status(fixture('v6.14_scrub_status_R_never.txt'))
+    assert s['status'] == 'never' and s['finished_epoch'] is None
+
+
+def test_version_614():
+    assert btrfs.parse_version(fixture('v6.14_version.txt')) == (6, 14)
