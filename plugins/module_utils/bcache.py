@@ -44,7 +44,7 @@ import time
 import uuid as uuidlib
 
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
-    CommandError, Plan, Refusal, render)
+    CommandError, Plan, Refusal)
 
 CACHE_MODES = ('writethrough', 'writeback', 'writearound', 'none')
 BACKING_STATES = ('no cache', 'clean', 'dirty', 'inconsistent')
@@ -334,7 +334,9 @@ class BcacheState:
 
     def _backing(self, name, base):
         sysfs = self.sysfs
-        read = lambda attr: sysfs.read('%s/%s' % (base, attr))  # noqa: E731
+
+        def read(attr):
+            return sysfs.read('%s/%s' % (base, attr))
         bdev = sysfs.link_name(base + '/dev')
         if bdev is None:
             for candidate, slave in self.bcache_devices.items():
@@ -627,8 +629,8 @@ class BcacheCache:
             if wbp > self.state.cutoff_writeback:
                 self.warnings.append(
                     'writeback_percent %d is above the kernel limit bch_cutoff_writeback=%d; '
-                    'the kernel clamps it, so %d is used' % (wbp, self.state.cutoff_writeback,
-                                                            self.state.cutoff_writeback))
+                    'the kernel clamps it, so %d is used'
+                    % (wbp, self.state.cutoff_writeback, self.state.cutoff_writeback))
                 self.params['writeback_percent'] = self.state.cutoff_writeback
         if p.get('flush_timeout') is not None and p['flush_timeout'] < 0:
             raise BcacheFailure('flush_timeout must be 0 or more seconds')
@@ -798,8 +800,8 @@ class BcacheCache:
                     if not force:
                         raise Refusal(
                             '%s is attached to cache set %s, not to %s; moving it detaches it '
-                            'from its cache (after a flush)' % (facts.path, reg['cache_set_uuid'],
-                                                                 self.target_cset),
+                            'from its cache (after a flush)'
+                            % (facts.path, reg['cache_set_uuid'], self.target_cset),
                             option='force')
                     self._flush_detach_steps([facts.name])
                     to_attach.append((facts, reg))
@@ -834,8 +836,8 @@ class BcacheCache:
                     '%s is a registered bcache %s device; it cannot be reformatted as a %s '
                     'device while registered. Stop it first (state=absent for its set)'
                     % (facts.path, facts.kind.split('-')[1], role))
-            self.warnings.append('force: %s carries %s and will be wiped' % (facts.path,
-                                                                           facts.signature))
+            self.warnings.append('force: %s carries %s and will be wiped'
+                                 % (facts.path, facts.signature))
             return
         raise Refusal('%s carries %s; making it a bcache %s device would destroy it'
                       % (facts.path, facts.signature, role), option='force',

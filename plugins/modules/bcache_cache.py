@@ -121,8 +121,10 @@ seealso:
     link: https://docs.kernel.org/admin-guide/bcache.html
 attributes:
   check_mode:
+    description: Check mode returns the plan and changes nothing.
     support: full
   diff_mode:
+    description: Shows attachment, state, cache mode, tunables and the persistence rule before and after.
     support: full
 '''
 

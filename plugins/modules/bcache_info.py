@@ -26,8 +26,10 @@ seealso:
   - module: resilience.dr.bcache_cache
 attributes:
   check_mode:
+    description: Read-only; runs the same in check mode.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
 '''
 
