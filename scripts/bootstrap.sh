@@ -10,7 +10,7 @@ CACHE=${RESILIENCE_LAB_CACHE:-/var/cache/resilience-dr}
 
 APT_PACKAGES=(qemu-system-x86 qemu-utils debootstrap btrfs-progs bcache-tools restic rclone
               e2fsprogs util-linux openssh-client rsync parted gdisk fuse3 git make
-              python3-venv xxd)
+              python3-venv xxd shellcheck)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -40,3 +40,32 @@ ln -sfn "$VENV" .venv
 # ansible_collections/resilience/dr -> this checkout (imports, FQCNs, ansible.cfg).
 mkdir -p .build/collections/ansible_collections/resilience
 ln -sfn ../../../.. .build/collections/ansible_collections/resilience/dr
+
+# ansible-test bootstraps pip into its sanity venvs with a get-pip script it downloads from a
+# host this machine cannot reach.  Stand in for that script: ensurepip (from the Python
+# standard library), then pip itself installs the exact version ansible-test asks for from PyPI.
+pip_version=$(.venv/bin/python - <<'PY'
+import os, re, ansible_test
+path = os.path.join(os.path.dirname(ansible_test.__file__), '_internal', 'python_requirements.py')
+match = re.search(r"\bpip='([0-9.]+)'", open(path).read())
+print(match.group(1) if match else '24.2')
+PY
+)
+shim=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
+if ! grep -qs "PIP_CONFIG_FILE" "$shim"; then
+  mkdir -p "$(dirname "$shim")"
+  cat > "$shim" <<'PY'
+# Written by resilience.dr's scripts/bootstrap.sh in place of ansible-test's get-pip download.
+import ensurepip
+import os
+import subprocess
+import sys
+
+ensurepip.bootstrap(upgrade=False)
+os.environ.pop('PIP_CONFIG_FILE', None)  # ensurepip points it at /dev/null; pip needs the real one
+# get-pip takes pip-install arguments plus two options of its own, which pip lacks.  pip runs
+# in a new process: ensurepip imported pip from a temporary wheel that is gone by now.
+args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
+sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'install'] + args))
+PY
+fi

@@ -965,6 +965,9 @@ class ArrayManager:
             mnt = os.path.join(TEMP_MOUNT_ROOT, 'btrfs-%s' % fs['uuid'])
             self.temp_mount = mnt
             present = [d['path'] for d in fs['devices'] if d['path'] and not d['missing']]
+            if not present:
+                raise Refusal('no member of %s is present; attach its devices first'
+                              % fs['uuid'], option='devices', details={'found': 'no member'})
             opts = ['device=%s' % p for p in present]
             if missing or fs['missing_count']:
                 opts.insert(0, 'degraded')
