@@ -1064,6 +1064,7 @@ class BcacheCache:
         timeout = self.params.get('flush_timeout') or 0
         bases = dict((n, self.sysfs.bcache_dir(n)) for n in names)
         saved = {}
+        saved_delay = {}
 
         def stop_dirtying():
             st = self._fresh()
@@ -1073,6 +1074,16 @@ class BcacheCache:
                 self.write(bases[n] + '/cache_mode', 'writethrough')
                 self.write(bases[n] + '/writeback_percent', 0)
                 self.write(bases[n] + '/writeback_running', 1)
+                # the writeback thread sleeps writeback_delay (30 s) between index scans and
+                # only marks the device clean after a scan that finds nothing: do not wait
+                saved_delay[n] = self.sysfs.read(bases[n] + '/writeback_delay')
+                if saved_delay[n] is not None:
+                    self.write(bases[n] + '/writeback_delay', 0)
+
+        def restore_delay():
+            for n in names:
+                if saved_delay.get(n) is not None:
+                    self.write(bases[n] + '/writeback_delay', saved_delay[n])
 
         def wait_clean():
             deadline = time.time() + timeout
@@ -1095,6 +1106,7 @@ class BcacheCache:
                                    1 if old['writeback_running'] else 0)
                         restored.append('/dev/%s: cache_mode=%s writeback_percent=%s'
                                         % (n, old['cache_mode'], old['writeback_percent']))
+                    restore_delay()
                     dirty = dict(('/dev/%s' % n, b['dirty_data_bytes'])
                                  for n, b in left.items())
                     raise BcacheFailure(
@@ -1115,6 +1127,7 @@ class BcacheCache:
                       'on %s' % (timeout, desc), action=wait_clean)
         for n in names:
             self._detach_step(DeviceFacts('/dev/%s' % n, n))
+        self.plan.add('restore writeback_delay on %s' % desc, action=restore_delay)
 
     # ---- absent ---------------------------------------------------------------------------------
 

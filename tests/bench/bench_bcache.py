@@ -50,10 +50,11 @@ def one_run(vm, data_mib):
     devs = ' '.join(d['bcache_device'] for d in built['backing_devices'])
     vm.ssh('mkfs.btrfs -q -f -L ml-storage -d raid10 -m raid10 %s && mkdir -p /mnt/storage && '
            'mount LABEL=ml-storage /mnt/storage && head -c %dM /dev/urandom > /mnt/storage/data '
-           '&& sha256sum /mnt/storage/data > /root/sums && cp /root/sums /tmp/sums' % (devs, data_mib))
+           '&& sha256sum /mnt/storage/data > /root/sums' % (devs, data_mib))
     sums = vm.ssh('cat /root/sums').stdout
     vm.ssh('umount /mnt/storage; for d in vdb vdc vdd vde; do '
-           'echo 0 > /sys/block/$d/bcache/writeback_percent; done; for i in $(seq 600); do '
+           'echo 0 > /sys/block/$d/bcache/writeback_percent; '
+           'echo 0 > /sys/block/$d/bcache/writeback_delay; done; for i in $(seq 600); do '
            '[ "$(cat /sys/block/vd[b-e]/bcache/state | grep -c -v clean)" = 0 ] && exit 0; '
            'sleep 0.5; done; exit 1')
     vm.replace_nvme(start=True)

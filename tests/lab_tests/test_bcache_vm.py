@@ -76,6 +76,7 @@ def verify_checksums(vm):
 def flush_and_unmount(vm):
     """Before a hardware fault: unmount and let writeback empty the cache (state clean)."""
     vm.ssh('umount /mnt/storage; for d in %s; do echo 0 > /sys/block/$d/bcache/writeback_percent;'
+           ' echo 0 > /sys/block/$d/bcache/writeback_delay;'
            ' done; for i in $(seq 600); do n=$(cat /sys/block/vd[b-e]/bcache/state | '
            'grep -c -v clean); [ "$n" = 0 ] && exit 0; sleep 0.5; done; exit 1'
            % ' '.join(KERNEL_NAMES))
