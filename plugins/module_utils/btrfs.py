@@ -208,7 +208,7 @@ def parse_scrub_status(text):
         line = raw.strip()
         if ':' not in line:
             continue
-        key, _, value = line.partition(':')
+        key, dummy, value = line.partition(':')
         key = key.strip()
         value = value.strip()
         if key == 'UUID':
@@ -302,7 +302,7 @@ def parse_blkid_export(text):
     out = {}
     for line in text.splitlines():
         if '=' in line:
-            k, _, v = line.partition('=')
+            k, dummy, v = line.partition('=')
             out[k.strip()] = v.strip()
     return out
 
@@ -809,9 +809,9 @@ class ArrayManager:
             sigs = self.check_writable(dev, 'mkfs', filesystems)
             if sigs:
                 destructive = True
+                found = ', '.join(self.describe_signature(s) for s in sigs)
                 self.warnings.append('%s carries %s and will be overwritten (force: true)'
-                                     % (dev['path'], ', '.join(self.describe_signature(s)
-                                                              for s in sigs)))
+                                     % (dev['path'], found))
         argv = [self.runner.which('mkfs.btrfs', hint='install btrfs-progs')]
         if destructive:
             argv.append('-f')
@@ -845,9 +845,8 @@ class ArrayManager:
         if pending and not missing:
             if fs['missing_count']:
                 raise Refusal('filesystem %s reports %d missing device(s) but their devids are '
-                              'unknown; mount it degraded and re-run' % (fs['uuid'],
-                                                                          fs['missing_count']),
-                              option='replace_missing')
+                              'unknown; mount it degraded and re-run'
+                              % (fs['uuid'], fs['missing_count']), option='replace_missing')
             self.warnings.append('replace_missing: nothing is missing in %s; %s left untouched'
                                  % (fs['uuid'], ', '.join(r['path'] for r in pending)))
             pending = []
@@ -989,7 +988,7 @@ class ArrayManager:
 
     def predict(self, fs, to_add, to_remove, pending, missing, mismatch):
         view = diff_view(fs)
-        members = [m for m in view['members']]
+        members = list(view['members'])
         for devid, new in zip(missing, pending):
             members = [m for m in members if m != 'devid %d (missing)' % devid] + [new['path']]
         members += [d['path'] for d in to_add]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 """Benchmark: a no-op ``btrfs_array state=present`` on a healthy, mounted 4-device raid10,
 against the raw read-only commands it needs, measured in the same run.
@@ -54,7 +53,7 @@ class StandIn:
                     check_rc=False, expand_user_and_vars=False):
         env = dict(os.environ)
         env.update(environ_update or {})
-        p = subprocess.run(argv, capture_output=True, text=True, env=env)
+        p = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         return p.returncode, p.stdout, p.stderr
 
     def get_bin_path(self, tool, required=False, opt_dirs=None):
@@ -77,7 +76,7 @@ def module_in_process(params):
 
 def raw_in_process(uuid, commands):
     for argv in commands:
-        subprocess.run(argv, capture_output=True, text=True,
+        subprocess.run(argv, capture_output=True, text=True, check=False,
                        env=dict(os.environ, LC_ALL='C'))
     base = '/sys/fs/btrfs/%s' % uuid
     for root, dirs, files in os.walk(base + '/devinfo'):
@@ -91,7 +90,7 @@ def raw_in_process(uuid, commands):
 
 def timed(fn, rounds):
     samples = []
-    for _ in range(rounds):
+    for dummy in range(rounds):
         t = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - t)
@@ -100,7 +99,7 @@ def timed(fn, rounds):
 
 def alternate(a, b, rounds):
     sa, sb = [], []
-    for _ in range(rounds):
+    for dummy in range(rounds):
         sa += timed(a, 1)
         sb += timed(b, 1)
     return statistics.median(sa), statistics.median(sb)
@@ -111,7 +110,7 @@ def ansible_call(module, args):
             '-e', 'ansible_python_interpreter=%s' % sys.executable, '-m', module,
             '-a', args if isinstance(args, str) else json.dumps(args)]
     p = subprocess.run(argv, capture_output=True, text=True, env=ansible_env(ANSIBLE_ENV_FIX),
-                       cwd=REPO)
+                       cwd=REPO, check=False)
     if p.returncode != 0:
         raise SystemExit('ansible failed: %s %s' % (p.stdout[-2000:], p.stderr[-2000:]))
     return p

@@ -69,7 +69,7 @@ class LoopPool:
     def attach(self, image=None, size_mb=None):
         image = image or self.image(size_mb=size_mb)
         last = None
-        for _ in range(10):     # another suite may grab the same free loop between -f and attach
+        for dummy in range(10):     # another suite may grab the same free loop between -f and attach
             proc = sh('losetup', '-f', '--show', image, check=False)
             if proc.returncode == 0:
                 loop = Loop(image, proc.stdout.strip())
@@ -80,7 +80,7 @@ class LoopPool:
         raise RuntimeError('no free loop device: %s' % last)
 
     def new(self, count, size_mb=None):
-        return [self.attach(size_mb=size_mb) for _ in range(count)]
+        return [self.attach(size_mb=size_mb) for dummy in range(count)]
 
     def detach(self, loop):
         """Detach one loop (simulates pulling the disk); its image stays for re-attaching."""
@@ -90,7 +90,7 @@ class LoopPool:
         if loop in self.loops:
             self.loops.remove(loop)
         # losetup -d is asynchronous with respect to the kernel's autoclear
-        for _ in range(50):
+        for dummy in range(50):
             if not sh('losetup', '-j', loop.image).stdout.strip():
                 break
             time.sleep(0.1)
@@ -185,7 +185,7 @@ def blkid(device):
     out = {}
     for line in proc.stdout.splitlines():
         if '=' in line:
-            k, _, v = line.partition('=')
+            k, dummy, v = line.partition('=')
             out[k] = v
     return out
 
@@ -193,7 +193,7 @@ def blkid(device):
 def tree_checksums(root):
     """``{relative path: sha256}`` of every regular file under ``root``."""
     sums = {}
-    for dirpath, _, files in os.walk(root):
+    for dirpath, dummy, files in os.walk(root):
         for name in files:
             path = os.path.join(dirpath, name)
             if os.path.isfile(path) and not os.path.islink(path):

@@ -96,8 +96,8 @@ def test_check_mode_on_fresh_loops_changes_nothing(pool, run):
 
 
 def assert_refused(res, option, *fragments):
-    assert res.failed, 'expected a refusal, got %r' % {k: v for k, v in res.items()
-                                                        if not k.startswith('_')}
+    shown = dict((k, v) for k, v in res.items() if not k.startswith('_'))
+    assert res.failed, 'expected a refusal, got %r' % shown
     assert res.get('refused') is True, res.get('msg')
     assert res.get('option') == option, res.get('msg')
     for fragment in fragments:
