@@ -195,3 +195,39 @@ def test_convert_raid1_to_raid10_then_add_and_remove(pool, run):
                               'data_profile': 'raid10', 'metadata_profile': 'raid10'})
     assert res.failed and res.get('refused') and 'raid10 needs at least 4' in res['msg']
     assert len(run('btrfs_array', {'label': 'it-convert'})['devices']) == 4
+
+
+def test_replace_missing_on_unmounted_array_uses_degraded_temporary_mount(pool, run):
+    """The 3 a.m. path: the array did not mount at boot because a disk died."""
+    loops = pool.new(2)
+    made = create(run, 'it-unmounted-replace', loops, 'raid1')
+    mnt = pool.mount(loops[0].device)
+    sums = write_random_files(mnt, count=2, size_mb=4)
+    pool.umount(mnt)
+    lost = loops[1]
+    pool.detach(lost)
+    sh('btrfs', 'device', 'scan', '--forget', check=False)
+
+    new = pool.attach()
+    args = {'label': 'it-unmounted-replace', 'devices': [loops[0].device, lost.device],
+            'data_profile': 'raid1', 'metadata_profile': 'raid1',
+            'replace_missing': [new.device]}
+    plan = run('btrfs_array', args, check=True)
+    assert plan['changed'] is True and plan['missing_devids'] == [2]
+    mount_step = [s['command'] for s in plan['plan'] if s['step'].startswith('mount ')][0]
+    assert '-o degraded,device=%s' % loops[0].device in mount_step
+    assert plan['plan'][-1]['step'].startswith('unmount the temporary mount')
+    assert blkid(new.device) == {}
+
+    res = run('btrfs_array', args)
+    assert not res.failed, res.get('msg')
+    assert res['changed'] is True and res['missing_devids'] == []
+    assert res['uuid'] == made['uuid'] and res['mounted'] is False
+    assert not os.path.ismount(res['temporary_mount'])
+    assert not os.path.exists(res['temporary_mount'])
+    assert sorted(d['path'] for d in res['devices']) == sorted([loops[0].device, new.device])
+    again = run('btrfs_array', args)
+    assert again['changed'] is False and mutating_commands(again) == []
+
+    mnt = pool.mount(new.device)          # a plain (not degraded) mount works again
+    assert tree_checksums(mnt) == sums
