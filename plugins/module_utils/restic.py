@@ -711,6 +711,7 @@ class RestoreJob:
             name = os.path.basename(self.state_file)
             self.skip.update([name, name + '.tmp'])
         self.unlocked = False
+        self.subfolder = False
         self.plan_steps = []
         self.warnings = []
 
@@ -776,7 +777,11 @@ class RestoreJob:
         wanted = filter_entries(entries, self.include, self.exclude)
         tot = totals(wanted)
         features = self.restic.features
-        method = 'native' if features['subfolder'] else 'staging'
+        # restic (0.14 .. 0.18) refuses --include with --exclude: with both, restore the
+        # includes into a staging directory, drop the excludes there, then rename into place.
+        both = bool(self.include and self.exclude)
+        method = 'native' if features['subfolder'] and not both else 'staging'
+        self.subfolder = features['subfolder']
         self.check_target()
 
         state = read_state(self.state_file)
@@ -924,25 +929,27 @@ class RestoreJob:
             args += ['--overwrite', 'if-changed']
             if self.p.get('delete'):
                 args.append('--delete')
-                for name in sorted(self.skip):
-                    args += ['--exclude', '/' + name]
+                if not self.include:
+                    for name in sorted(self.skip):
+                        args += ['--exclude', '/' + name]
         else:
+            # restic refuses --include together with --exclude: excludes are applied to the
+            # staged tree before it is renamed into the target (prune_excluded).
             staging = os.path.join(self.target, STAGING_NAME)
-            args += [snap['id'], '--target', staging]
-            if source != '/':
-                if self.include:
-                    for pat in self.include:
-                        args += ['--include', translate_pattern(pat, source)]
-                else:
-                    args += ['--include', source]
+            if source == '/':
+                args += [snap['id'], '--target', staging]
+                includes = list(self.include)
+                if not self.include:
+                    for pat in self.exclude:
+                        args += ['--exclude', pat]
+            elif self.subfolder:
+                args += ['%s:%s' % (snap['id'], source), '--target', staging]
+                includes = list(self.include)
             else:
-                for pat in self.include:
-                    args += ['--include', pat]
-            # restic < 0.17 refuses --include together with --exclude: excludes are applied
-            # to the staged tree before it is renamed into the target (prune_excluded).
-            if not self.include and source == '/':
-                for pat in self.exclude:
-                    args += ['--exclude', pat]
+                args += [snap['id'], '--target', staging]
+                includes = [translate_pattern(p, source) for p in self.include] or [source]
+            for pat in includes:
+                args += ['--include', pat]
         if verify:
             args.append('--verify')
         return self.restic.argv(args)
@@ -997,7 +1004,7 @@ class RestoreJob:
             shutil.rmtree(staging)  # left by an interrupted run: ours, start it again
         os.mkdir(staging, 0o700)
         self.restic.run(args)
-        staged = staging if source == '/' else os.path.join(staging, source.lstrip('/'))
+        staged = staging if source == '/' or self.subfolder else os.path.join(staging, source.lstrip('/'))
         if self.exclude and (self.include or source != '/'):
             prune_excluded(staged, self.exclude)
         if os.path.isdir(staged):
