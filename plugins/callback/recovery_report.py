@@ -122,6 +122,11 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_start(self, playbook):
         self.recorder = RunRecorder()
         self.recorder.start_playbook(getattr(playbook, '_file_name', None))
+        try:
+            from ansible import context
+            self.recorder.check_mode = bool(context.CLIARGS.get('check'))
+        except Exception:  # pylint: disable=broad-except
+            pass
 
     def v2_playbook_on_play_start(self, play):
         self.recorder.start_play(play.get_name().strip(), self._scenario_vars(play))

@@ -255,6 +255,7 @@ class RunRecorder:
         self.verified = {}
         self.warnings = []
         self.rpo = []
+        self.check_mode = False
         self._play = None
 
     # -- events -------------------------------------------------------------------------
@@ -373,6 +374,7 @@ class RunRecorder:
             'started': iso(self.started),
             'ended': iso(ended),
             'outcome': outcome,
+            'check_mode': bool(self.check_mode),
             'warnings': list(self.warnings),
             'rto': {
                 'target_seconds': rto_target,
@@ -420,9 +422,9 @@ def target_text(actual, target, met):
 
 def render_markdown(report):
     """The Markdown report.  Warnings always come right after the title line."""
-    lines = ['# Recovery report: %s - %s' % (report['scenario'],
-                                            OUTCOME_TITLES.get(report['outcome'], report['outcome'])),
-             '']
+    lines = ['# Recovery report: %s - %s%s' % (
+        report['scenario'], OUTCOME_TITLES.get(report['outcome'], report['outcome']),
+        ' (CHECK MODE: nothing was changed)' if report.get('check_mode') else ''), '']
     for warning in report['warnings']:
         lines.append('> **WARNING** (%s): %s' % (warning['host'], text(warning['message'])))
     if report['warnings']:
@@ -485,8 +487,9 @@ def render_markdown(report):
 def summary_lines(report, paths=()):
     """The short summary printed at the end of the run."""
     rto, rpo, ver = report['rto'], report['rpo'], report['verification']
-    lines = ['RECOVERY REPORT [%s]: %s in %s (%s)' % (
+    lines = ['RECOVERY REPORT [%s]: %s%s in %s (%s)' % (
         report['scenario'], OUTCOME_TITLES.get(report['outcome'], report['outcome']),
+        ' (check mode)' if report.get('check_mode') else '',
         human_duration(rto['actual_seconds']),
         'RTO ' + target_text(rto['actual_seconds'], rto['target_seconds'], rto['met']))]
     if rpo['achieved_seconds'] is not None:

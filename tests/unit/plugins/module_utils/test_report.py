@@ -214,6 +214,17 @@ def test_markdown_puts_warnings_first_and_escapes_tables():
     assert any(line.startswith('WARNING (train): cache held') for line in summary)
 
 
+def test_check_mode_is_marked():
+    recorder = rp.RunRecorder(clock=Clock())
+    recorder.check_mode = True
+    recorder.start_play('p', {'dr_scenario': 'os-disk'})
+    recorder.finish()
+    report = recorder.report()
+    assert report['check_mode'] is True
+    assert rp.render_markdown(report).splitlines()[0].endswith('(CHECK MODE: nothing was changed)')
+    assert '(check mode)' in rp.summary_lines(report)[0]
+
+
 def test_markdown_without_anything_verified():
     recorder = rp.RunRecorder(clock=Clock())
     recorder.finish()
