@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 import time
 
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
@@ -764,18 +765,6 @@ class RestoreJob:
             return ['/' + rel for rel, n in all_entries.items() if n['type'] == 'dir']
 
         source = resolve_source(self.p.get('source_path'), snap, deep_dirs)
-        if source == '/' and 'entries' in deep:
-            root_node, entries = None, deep['entries']
-        else:
-            root_node, entries = parse_listing(self.listing(snap, source), source)
-        if source != '/' and root_node is None and not entries:
-            raise Refusal('source_path %s is not a directory in snapshot %s'
-                          % (source, summary['short_id']))
-        if root_node is not None and root_node['type'] != 'dir':
-            raise Refusal('source_path %s is a %s in snapshot %s, not a directory'
-                          % (source, root_node['type'], summary['short_id']))
-        wanted = filter_entries(entries, self.include, self.exclude)
-        tot = totals(wanted)
         features = self.restic.features
         # restic (0.14 .. 0.18) refuses --include with --exclude: with both, restore the
         # includes into a staging directory, drop the excludes there, then rename into place.
@@ -783,26 +772,57 @@ class RestoreJob:
         method = 'native' if features['subfolder'] and not both else 'staging'
         self.subfolder = features['subfolder']
         self.check_target()
+        verify = bool(self.p.get('verify'))
+        delete = bool(self.p.get('delete'))
+
+        box = {}
+
+        def load_listing():
+            if source == '/' and 'entries' in deep:
+                root_node, entries = None, deep['entries']
+            else:
+                root_node, entries = parse_listing(self.listing(snap, source), source)
+            box['root'], box['entries'] = root_node, entries
+
+        def listing_checked():
+            if 'error' in box:
+                raise box['error']
+            root_node, entries = box['root'], box['entries']
+            if source != '/' and root_node is None and not entries:
+                raise Refusal('source_path %s is not a directory in snapshot %s'
+                              % (source, summary['short_id']))
+            if root_node is not None and root_node['type'] != 'dir':
+                raise Refusal('source_path %s is a %s in snapshot %s, not a directory'
+                              % (source, root_node['type'], summary['short_id']))
+            return root_node, filter_entries(entries, self.include, self.exclude)
 
         state = read_state(self.state_file)
-        want_state = self.state_record(summary, source, method, tot)
+        want_state = self.state_record(summary, source, method, None)
         state_ok = self.state_matches(state, want_state)
-        verify = bool(self.p.get('verify'))
-
-        cmp_result = None
         need_restore = not state_ok
-        if state_ok and verify:
-            cmp_result = compare_target(self.target, wanted, self.include, self.exclude,
-                                        self.skip, with_extra=bool(self.p.get('delete')))
-            if cmp_result['new'] or cmp_result['changed'] or (self.p.get('delete') and cmp_result['extra']):
-                need_restore = True
-        elif state_ok:
+        if state_ok and not verify:
             need_restore = not all(os.path.lexists(os.path.join(self.target, rel))
                                    for rel in (state or {}).get('top', []))
+        # The listing is needed before restoring for comparisons (check/diff/verify/delete);
+        # otherwise it runs in a thread while restic restores (it costs seconds on big trees).
+        early = bool(self.check_mode or self.p.get('_diff') or verify or delete)
+        root_node = wanted = None
+        if early and (need_restore or verify):
+            load_listing()
+            root_node, wanted = listing_checked()
 
-        if need_restore and (self.check_mode or self.p.get('_diff')) and cmp_result is None:
+        cmp_result = None
+        if wanted is not None and (verify or self.check_mode or self.p.get('_diff')):
             cmp_result = compare_target(self.target, wanted, self.include, self.exclude,
-                                        self.skip)
+                                        self.skip, with_extra=delete or not verify)
+            if state_ok and verify and (cmp_result['new'] or cmp_result['changed']
+                                        or (delete and cmp_result['extra'])):
+                need_restore = True
+
+        if wanted is not None:
+            tot = totals(wanted)
+        else:
+            tot = {'files': (state or {}).get('files'), 'bytes': (state or {}).get('bytes')}
 
         restore_argv = self.restore_argv(snap, source, method, verify)
         result = {
@@ -846,7 +866,7 @@ class RestoreJob:
                 'files': sum(1 for r in cmp_result['new'] + [c[0] for c in cmp_result['changed']]
                              if wanted[r]['type'] == 'file'),
                 'bytes': would['new_bytes'] + would['changed_bytes'],
-                'would_delete': len(cmp_result['extra']) if self.p.get('delete') else 0,
+                'would_delete': len(cmp_result['extra']) if delete else 0,
             }
             result['msg'] = ('would restore %d files (%d bytes) of snapshot %s:%s into %s'
                              % (result['would_restore']['files'], result['would_restore']['bytes'],
@@ -856,14 +876,33 @@ class RestoreJob:
         # ---- do it
         if self.state_file and os.path.lexists(self.state_file):
             os.unlink(self.state_file)  # an interrupted run must never look finished
+        thread = None
+        if wanted is None:
+            def background():
+                try:
+                    load_listing()
+                except Exception as exc:  # surfaced by listing_checked()
+                    box['error'] = exc
+            thread = threading.Thread(target=background)
+            thread.daemon = True
+            thread.start()
+
+        def get_listing():
+            if thread is not None:
+                thread.join()
+            return listing_checked()
+
         t0 = self.now()
-        restic_summary = self.execute(snap, source, method, restore_argv, root_node, wanted)
+        restic_summary, root_node, wanted = self.execute(snap, source, method, restore_argv,
+                                                         get_listing)
         restore_seconds = self.now() - t0
+        tot = totals(wanted)
+        result['files'], result['bytes'] = tot['files'], tot['bytes']
         if verify:
             check = compare_target(self.target, wanted, self.include, self.exclude, self.skip,
-                                   with_extra=bool(self.p.get('delete')))
+                                   with_extra=delete)
             bad = check['new'] + ['%s (%s)' % c for c in check['changed']]
-            if self.p.get('delete'):
+            if delete:
                 bad += ['%s (extra)' % e for e in check['extra']]
             if bad:
                 raise Refusal('verification failed after restore: %d entries differ from the '
@@ -871,6 +910,7 @@ class RestoreJob:
                               % (len(bad), ', '.join(bad[:10])), option=None)
             result['verified'] = True
         if self.state_file:
+            want_state.update(tot)
             want_state['top'] = sorted(set(rel.split('/')[0] for rel in wanted))[:1000]
             want_state['completed'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
             want_state['verified'] = result['verified']
@@ -902,8 +942,6 @@ class RestoreJob:
             'exclude': self.exclude,
             'delete': bool(self.p.get('delete')),
             'repository': redact_repository(self.restic.repository),
-            'files': tot['files'],
-            'bytes': tot['bytes'],
             'method': method,
         }
 
@@ -911,7 +949,7 @@ class RestoreJob:
     def state_matches(state, want):
         if not state or state.get('format') != STATE_FORMAT:
             return False
-        keys = ('snapshot_id', 'source', 'include', 'exclude', 'files', 'bytes')
+        keys = ('snapshot_id', 'source', 'include', 'exclude')
         if any(state.get(k) != want.get(k) for k in keys):
             return False
         # delete=true asks for more than a previous delete=false run guaranteed
@@ -986,7 +1024,8 @@ class RestoreJob:
                 return doc
         return {}
 
-    def execute(self, snap, source, method, restore_argv, root_node, wanted):
+    def execute(self, snap, source, method, restore_argv, get_listing):
+        """Restore; ``get_listing()`` returns (root node, wanted entries) once it is needed."""
         args = restore_argv[len(self.restic.argv([])):]
         if not os.path.isdir(self.target):
             os.makedirs(self.target)
@@ -997,13 +1036,15 @@ class RestoreJob:
                 if isinstance(doc, dict) and doc.get('message_type') == 'summary':
                     summary = doc
                     break
+            root_node, wanted = get_listing()
             apply_dir_metadata(self.target, root_node, {}, own=True)
-            return summary
+            return summary, root_node, wanted
         staging = os.path.join(self.target, STAGING_NAME)
         if os.path.lexists(staging):
             shutil.rmtree(staging)  # left by an interrupted run: ours, start it again
         os.mkdir(staging, 0o700)
         self.restic.run(args)
+        root_node, wanted = get_listing()
         staged = staging if source == '/' or self.subfolder else os.path.join(staging, source.lstrip('/'))
         if self.exclude and (self.include or source != '/'):
             prune_excluded(staged, self.exclude)
@@ -1015,7 +1056,7 @@ class RestoreJob:
                                         self.skip)
             remove_extra(self.target, cmp_result['extra'])
         apply_dir_metadata(self.target, root_node, wanted, own=True)
-        return {}
+        return {}, root_node, wanted
 
 
 # ---------------------------------------------------------------- snapshot_info

@@ -374,11 +374,11 @@ def main():
                 'before_header': '%s (before)' % result['target'],
                 'after_header': '%s (snapshot %s:%s)' % (result['target'], result['snapshot']['short_id'],
                                                          result['source']),
-                'before': 'new: %d, changed: %d, unchanged: %d, extra: %d\n' % (
-                    0, 0, c['unchanged'] + c['changed'], c['extra']),
-                'after': 'new: %d (%d bytes), changed: %d (%d bytes), unchanged: %d, %s: %d\n%s' % (
-                    c['new'], c['new_bytes'], c['changed'], c['changed_bytes'], c['unchanged'],
-                    'deleted' if p['delete'] else 'extra (kept)', c['extra'],
+                'before': 'unchanged: %d\ndiffering: %d\nmissing: %d\nnot in snapshot: %d\n' % (
+                    c['unchanged'], c['changed'], c['new'], c['extra']),
+                'after': 'unchanged: %d\nrestored: %d (%d bytes)\n%s: %d\n%s' % (
+                    c['unchanged'], c['new'] + c['changed'], c['new_bytes'] + c['changed_bytes'],
+                    'deleted' if p['delete'] else 'not in snapshot (kept)', c['extra'],
                     ''.join('+ %s\n' % x for x in c['examples']['new'])
                     + ''.join('~ %s\n' % x for x in c['examples']['changed'])
                     + ''.join('%s %s\n' % ('-' if p['delete'] else '?', x)
