@@ -441,8 +441,8 @@ def compare_target(target, entries, include=None, exclude=None, skip=(), check_o
     if with_extra:
         seen = set()
         for rel, kind in sorted(walk_target(target, skip).items()):
-            if rel in entries or not selected(rel, 'dir' if kind == 'dir' else 'file',
-                                               include, exclude):
+            kind = 'dir' if kind == 'dir' else 'file'
+            if rel in entries or not selected(rel, kind, include, exclude):
                 continue
             comps = rel.split('/')
             if any('/'.join(comps[:i]) in seen for i in range(1, len(comps))):
@@ -455,7 +455,7 @@ def compare_target(target, entries, include=None, exclude=None, skip=(), check_o
 def summarize_comparison(cmp, entries, limit=20):
     def bytes_of(rels):
         return sum(entries[r]['size'] for r in rels if entries[r]['type'] == 'file')
-    changed = [r for r, _ in cmp['changed']]
+    changed = [c[0] for c in cmp['changed']]
     return {
         'new': len(cmp['new']), 'new_bytes': bytes_of(cmp['new']),
         'changed': len(changed), 'changed_bytes': bytes_of(changed),
@@ -553,7 +553,7 @@ class Restic:
             raise ResticError(argv, rc, out, err, hint=hint, kind=kind, attempts=attempt)
 
     def json(self, args, no_lock=None):
-        out, _ = self.run(list(args[:1]) + ['--json'] + list(args[1:]), no_lock=no_lock)
+        out = self.run(list(args[:1]) + ['--json'] + list(args[1:]), no_lock=no_lock)[0]
         return parse_json_lines(out)
 
     def snapshots(self, host=None, tags=None, paths=None, no_lock=None):
@@ -572,7 +572,7 @@ class Restic:
         args = ['ls', '--json', '--recursive', snapshot_id]
         if path and path != '/':
             args.append(path)
-        out, _ = self.run(args, no_lock=no_lock)
+        out = self.run(args, no_lock=no_lock)[0]
         return out
 
     def unlock(self):
@@ -760,7 +760,7 @@ class RestoreJob:
 
         def deep_dirs():
             text = self.listing(snap, '/')
-            _, all_entries = parse_listing(text, '/')
+            all_entries = parse_listing(text, '/')[1]
             deep['entries'] = all_entries
             return ['/' + rel for rel, n in all_entries.items() if n['type'] == 'dir']
 
@@ -1018,7 +1018,7 @@ class RestoreJob:
         argv = list(restore_argv)
         args = argv[len(self.restic.argv([])):]
         args = [a for a in args if a != '--verify'] + ['--dry-run']
-        out, _ = self.restic.run(args)
+        out = self.restic.run(args)[0]
         for doc in reversed(parse_json_lines(out)):
             if isinstance(doc, dict) and doc.get('message_type') == 'summary':
                 return doc
@@ -1030,7 +1030,7 @@ class RestoreJob:
         if not os.path.isdir(self.target):
             os.makedirs(self.target)
         if method == 'native':
-            out, _ = self.restic.run(args)
+            out = self.restic.run(args)[0]
             summary = {}
             for doc in reversed(parse_json_lines(out)):
                 if isinstance(doc, dict) and doc.get('message_type') == 'summary':

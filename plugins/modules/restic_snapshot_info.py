@@ -89,6 +89,7 @@ attributes:
     description: Read-only; runs the same way in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to diff.
 seealso:
   - module: resilience.dr.restic_restore
 '''
