@@ -63,7 +63,7 @@ def array(tmp_path_factory):
                'work': work}
 
 
-def run(array, report_dir):
+def run(array, report_dir, **override):
     extra = {
         'train_verify_storage_root': array['mnt'],
         'train_verify_mount_options': OPTIONS,
@@ -80,6 +80,7 @@ def run(array, report_dir):
         'train_verify_restic_environment': {'RESTIC_CACHE_DIR': str(array['work'] / 'cache')},
         'ansible_python_interpreter': sys.executable,
     }
+    extra.update(override)
     env = ansible_env({'RESILIENCE_DR_REPORT_DIR': str(report_dir),
                        'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default'})
     env.pop('ANSIBLE_CALLBACKS_ENABLED')
@@ -109,7 +110,7 @@ def test_all_checks_pass_on_a_healthy_array(array, tmp_path):
     assert report['outcome'] == 'recovered'
 
 
-def test_corruption_and_wrong_mode_fail_the_role_after_all_checks(array, tmp_path):
+def test_corruption_wrong_mode_and_lost_repo_fail_the_role_after_all_checks(array, tmp_path):
     mnt = array['mnt']
     victim = os.path.join(mnt, 'homes', 'alice', 'file3.bin')
     with open(victim, 'r+b') as handle:
@@ -117,17 +118,20 @@ def test_corruption_and_wrong_mode_fail_the_role_after_all_checks(array, tmp_pat
         handle.write(b'corrupted')
     os.chmod(os.path.join(mnt, 'snapshots'), 0o755)
     try:
-        proc, report = run(array, tmp_path)
+        proc, report = run(array, tmp_path,
+                           train_verify_restic_repository=str(array['work'] / 'no-such-repo'))
     finally:
         os.chmod(os.path.join(mnt, 'snapshots'), 0o700)
     assert proc.returncode != 0
     failed = dict((v['check'], v['detail']) for v in report['verified'] if not v['ok'])
     assert set(failed) == {'data checksums (%s)' % array['manifest'],
-                           'directory %s/snapshots' % mnt}
+                           'directory %s/snapshots' % mnt,
+                           'restic repository reachable and recent'}
+    assert failed['restic repository reachable and recent'].startswith('unreachable: ')
     assert 'homes/alice/file3.bin: FAILED' in failed['data checksums (%s)' % array['manifest']]
     assert '1 of 5 files' in failed['data checksums (%s)' % array['manifest']]
     assert failed['directory %s/snapshots' % mnt] == 'directory mode 755 (want 700)'
     # every check still ran: the role fails only at the end
     assert len(report['verified']) == 11
     assert report['outcome'] == 'failed'
-    assert '2 of 11 post-recovery checks failed' in proc.stdout
+    assert '3 of 11 post-recovery checks failed' in proc.stdout
