@@ -38,7 +38,6 @@ def ansible_env(extra=None):
         'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS,
         'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
         'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
-        'ANSIBLE_CALLBACKS_ENABLED': '',
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_HOST_KEY_CHECKING': 'False',
         'ANSIBLE_PYTHON_INTERPRETER': 'auto_silent',
@@ -65,7 +64,9 @@ def run_module(name, args=None, check=False, diff=False, host='localhost', inven
                become=False, env=None, timeout=1800):
     """Run ``resilience.dr.<name>`` (or a full FQCN) once and return its result."""
     fqcn = name if '.' in name else 'resilience.dr.%s' % name
-    argv = [bin_path('ansible'), host, '-m', fqcn, '-a', json.dumps(args or {})]
+    argv = [bin_path('ansible'), host, '-m', fqcn]
+    if args:
+        argv += ['-a', json.dumps(args)]
     if inventory:
         argv += ['-i', inventory]
     else:

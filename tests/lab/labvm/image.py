@@ -6,6 +6,7 @@ one and is renamed into place only when complete, so an interrupted build never 
 image that a later run would pick up.
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -120,12 +121,26 @@ def _write_files(root):
 
 
 def ensure_image(release=DEFAULT_RELEASE, log_path=None):
-    """Return the cached BaseImage for ``release``, building it first when absent."""
+    """Return the cached BaseImage for ``release``, building it first when absent.
+
+    Concurrent callers (parallel tests, a demo beside a test run) serialise on a lock file,
+    so the image is built once and nobody boots a half-built one.
+    """
     final = image_dir(release)
     if os.path.exists(os.path.join(final, 'recipe.json')):
         return BaseImage(final)
     os.makedirs(os.path.dirname(final), exist_ok=True)
+    with open(final + '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(final, 'recipe.json')):
+            return BaseImage(final)
+        return _build(release, final, log_path)
+
+
+def _build(release, final, log_path):
     work = tempfile.mkdtemp(prefix='.build-%s-' % release, dir=os.path.dirname(final))
+    with open(os.path.join(work, 'builder.pid'), 'w') as handle:
+        handle.write(str(os.getpid()))
     log_path = log_path or os.path.join(work, 'build.log')
     started = time.time()
     try:
@@ -174,7 +189,15 @@ def prune_partial_builds():
         return []
     removed = []
     for name in os.listdir(top):
-        if name.startswith('.build-'):
-            shutil.rmtree(os.path.join(top, name), ignore_errors=True)
-            removed.append(name)
+        if not name.startswith('.build-'):
+            continue
+        try:
+            with open(os.path.join(top, name, 'builder.pid')) as handle:
+                builder = int(handle.read().strip())
+            os.kill(builder, 0)
+            continue  # still being built by a live process
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(os.path.join(top, name), ignore_errors=True)
+        removed.append(name)
     return removed

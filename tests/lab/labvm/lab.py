@@ -289,14 +289,17 @@ class VM:
         spec = self.spec
         accel = 'kvm' if kvm_usable() else 'tcg'
         argv = ['qemu-system-x86_64', '-name', 'lab-%s-%s' % (self.lab.name, self.name),
-                '-machine', 'q35', '-accel', accel, '-m', str(spec['memory_mb']),
+                '-machine', 'pc', '-accel', accel, '-m', str(spec['memory_mb']),
                 '-smp', str(spec['cpus']), '-nographic', '-nodefaults',
                 '-serial', 'file:' + self.console_log,
                 '-kernel', base.kernel, '-initrd', base.initrd,
                 '-append', 'console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet '
                            'systemd.hostname=%s' % self.name,
                 '-fw_cfg', 'name=opt/lab/authorized_key,file=%s.pub' % self.lab.key,
-                '-drive', 'file=%s,if=virtio,format=qcow2,cache=unsafe' % self.os_disk_path,
+                # The OS disk is the first virtio device, so it is vda; if=virtio drives
+                # would be enumerated after the -device ones and a data disk would take vda.
+                '-drive', 'file=%s,if=none,id=osdisk,format=qcow2,cache=unsafe' % self.os_disk_path,
+                '-device', 'virtio-blk-pci,drive=osdisk,serial=os',
                 '-netdev', 'user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22' % spec['ssh_port'],
                 '-device', 'virtio-net-pci,netdev=n0']
         if accel == 'tcg':
@@ -326,6 +329,10 @@ class VM:
         self.spec['pid'] = proc.pid
         self.spec['booted'] = time.time()
         self.lab.save()
+        # Until the child has exec'd qemu its cmdline is Python's, and running() says no.
+        deadline = time.time() + 10
+        while time.time() < deadline and proc.poll() is None and self.dir not in _cmdline(proc.pid):
+            time.sleep(0.05)
         if wait:
             self.wait_ssh(timeout)
 
