@@ -38,6 +38,8 @@ def ansible_env(extra=None):
         'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS,
         'ANSIBLE_LOAD_CALLBACK_PLUGINS': '1',
         'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
+        # Module calls from tests are not recovery runs: no recovery report for them.
+        'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.json',
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_HOST_KEY_CHECKING': 'False',
         'ANSIBLE_PYTHON_INTERPRETER': 'auto_silent',
