@@ -92,9 +92,11 @@ def stamp(timestamp):
 
 
 def human_duration(seconds):
-    """``412.3`` -> ``6m 52s``; ``14400`` -> ``4h 0m 0s``."""
+    """``412.3`` -> ``6m 52s``; ``14400`` -> ``4h 0m 0s``; ``3.44`` -> ``3.4s``."""
     if seconds is None:
         return 'unknown'
+    if seconds < 60:
+        return ('%.1fs' % seconds).replace('.0s', 's')
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -452,13 +454,14 @@ def render_markdown(report):
         '',
         '## Phases',
         '',
-        '| # | phase | start | end | duration | result | ok | changed | failed | skipped |',
-        '|---|---|---|---|---|---|---|---|---|---|',
+        '| # | phase | play | start | end | duration | result | ok | changed | failed | skipped |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
     ]
     for phase in report['phases']:
         counts = phase['counts']
-        lines.append('| %d | %s | %s | %s | %s | %s | %d | %d | %d | %d |' % (
-            phase['index'], cell(phase['name']), phase['start'], phase['end'],
+        lines.append('| %d | %s | %s | %s | %s | %s | %s | %d | %d | %d | %d |' % (
+            phase['index'], cell(phase['name']), cell(phase['play'] if phase['role'] else ''),
+            phase['start'], phase['end'],
             human_duration(phase['duration_seconds']), phase['result'], counts['ok'],
             counts['changed'], counts['failed'] + counts['unreachable'], counts['skipped']))
     lines += ['', '## Verification', '']

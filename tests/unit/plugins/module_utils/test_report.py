@@ -88,6 +88,7 @@ def test_helpers():
     assert rp.human_duration(412.3) == '6m 52s'
     assert rp.human_duration(14400) == '4h 0m 0s'
     assert rp.human_duration(None) == 'unknown'
+    assert rp.human_duration(3.44) == '3.4s' and rp.human_duration(7) == '7s'
     assert rp.safe_name('os disk / layout 2') == 'os-disk-layout-2'
     assert rp.safe_name('../..') == 'playbook'
     assert rp.report_basename('os-disk', 1767225600) == 'os-disk-20260101T000000Z'
