@@ -69,3 +69,24 @@ args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
 sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'install'] + args))
 PY
 fi
+
+# restic 0.18 (Debian 13's) for the host-side restore tests, next to the host's 0.14, so both
+# versions run the same tests.  Fetched from Debian's archive with a private apt state; nothing
+# is installed system-wide.  Cached by version; a failure only skips the 0.18 cases.
+R18=$CACHE/restic-0.18/restic
+if [ ! -x "$R18" ]; then
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/parts" "$tmp/state/lists/partial" "$tmp/cache/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" > "$tmp/sources.list"
+  aptopts=(-o Dir::Etc::sourcelist="$tmp/sources.list" -o Dir::Etc::sourceparts="$tmp/parts"
+           -o Dir::State="$tmp/state" -o Dir::Cache="$tmp/cache" -o APT::Get::List-Cleanup=0)
+  if apt-get "${aptopts[@]}" update -qq >/dev/null 2>&1 && \
+     (cd "$tmp" && apt-get "${aptopts[@]}" download restic >/dev/null 2>&1) && \
+     dpkg-deb -x "$tmp"/restic_*.deb "$tmp/x"; then
+    mkdir -p "$(dirname "$R18")" && cp "$tmp/x/usr/bin/restic" "$R18"
+  else
+    echo "bootstrap: could not fetch restic 0.18; its host tests will be skipped" >&2
+  fi
+  rm -rf "$tmp"
+fi
+if [ -x "$R18" ]; then mkdir -p .build/restic-0.18 && ln -sfn "$R18" .build/restic-0.18/restic; fi

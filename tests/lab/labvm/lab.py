@@ -118,6 +118,11 @@ class Lab:
         """Stop this lab's own qemu processes (by recorded pid) and remove its files."""
         for vm_name in list(self.state.get('vms', {})):
             self.vm(vm_name).stop(hard=True)
+        # Helper processes of the lab (a restic REST server, say), by pid and marker.
+        for helper in self.state.get('helpers', []):
+            pid = helper.get('pid')
+            if pid and _alive(pid) and helper.get('marker', self.directory) in _cmdline(pid):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     @property

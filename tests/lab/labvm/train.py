@@ -1,0 +1,220 @@
+"""The lab train server: a VM with 4 HDDs and an NVMe, its inventory, an off-host restic
+repository, and the break-then-recover flow used by the demo and the end-to-end tests.
+
+The restic repository lives on the lab host, served by ``rclone serve restic`` on
+127.0.0.1; the guest reaches it through qemu's user network at 10.0.2.2.  It therefore
+survives the loss of the VM's OS disk and NVMe, as a real off-site repository would.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+from .lab import Lab
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+VENV_BIN = os.path.join(REPO, '.venv', 'bin')
+COLLECTIONS = os.path.join(REPO, '.build', 'collections')
+
+USERS = [{'name': 'alice', 'uid': 1000}, {'name': 'bob', 'uid': 1001}]
+HDD_IDS = ['/dev/disk/by-id/virtio-hdd%d' % i for i in range(4)]
+NVME = '/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_labnvme0'
+RESTIC_PASSWORD = 'lab-only-restic-password'
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _tool(name):
+    candidate = os.path.join(VENV_BIN, name)
+    return candidate if os.path.exists(candidate) else shutil.which(name)
+
+
+class TrainLab:
+    """A lab train server in the reference layout (OS partition and cache on one NVMe) or
+    with the cache NVMe separate from the OS disk (``layout='separate'``)."""
+
+    def __init__(self, name, layout='shared', release=None, owner=None, log=print):
+        self.name = name
+        self.layout = layout
+        self.log = log
+        kwargs = {'owner': owner}
+        if release:
+            kwargs['release'] = release
+        self.lab = Lab.create(name, **kwargs)
+        self.rest = None
+        self.rest_port = None
+        self.vm = None
+        self.inventory_dir = os.path.join(self.lab.directory, 'inventory')
+        self.timings = {}
+
+    # -- setup ---------------------------------------------------------------------------
+    def boot(self):
+        started = time.time()
+        self.vm = self.lab.boot('train', data_disks_mb=[1024] * 4, nvme_mb=2048,
+                                nvme_os_partition_mb=256 if self.layout == 'shared' else None)
+        self.timings['boot'] = round(time.time() - started, 1)
+        self.start_repository()
+        self.write_inventory()
+        return self.vm
+
+    def start_repository(self):
+        """``rclone serve restic`` on 127.0.0.1, owned by the lab (its pid is recorded)."""
+        root = os.path.join(self.lab.directory, 'restic-remote')
+        os.makedirs(root, exist_ok=True)
+        self.rest_port = _free_port()
+        with open(os.path.join(self.lab.directory, 'rest.log'), 'ab') as log:
+            self.rest = subprocess.Popen(
+                [_tool('rclone'), 'serve', 'restic', '--addr', '127.0.0.1:%d' % self.rest_port,
+                 root], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        self.lab.state['helpers'] = [{'pid': self.rest.pid, 'marker': root}]
+        self.lab.save()
+
+    def lab_vars(self):
+        return {
+            'dr_hosts': 'train_servers',
+            'train_storage_backing_devices': HDD_IDS,
+            'train_storage_cache_disk': NVME if self.layout == 'shared' else '',
+            'train_storage_cache_partlabel': 'ml-bcache',
+            'train_users_accounts': USERS,
+            'train_backups_repository': 'rest:http://10.0.2.2:%d/ml-train-server' % self.rest_port,
+            'train_backups_password': RESTIC_PASSWORD,
+            'train_backups_snapshot_tiers_enabled': False,
+            'train_backups_check_subset': '1%',
+            'train_workloads_apt_update_cache': False,
+            'train_verify_restic_max_age_seconds': 86400,
+        }
+
+    def write_inventory(self):
+        os.makedirs(os.path.join(self.inventory_dir, 'group_vars'), exist_ok=True)
+        host = self.vm.host_vars()
+        doc = {'all': {'children': {'train_servers': {'hosts': {'train': host}}}}}
+        with open(os.path.join(self.inventory_dir, 'hosts.yml'), 'w') as handle:
+            json.dump(doc, handle, indent=2)
+        with open(os.path.join(self.inventory_dir, 'group_vars', 'train_servers.yml'), 'w') as h:
+            json.dump(self.lab_vars(), h, indent=2)
+        if self.layout == 'separate':
+            # The cache NVMe is not the OS disk: lay the ml-bcache partition over all of it.
+            pass
+        return self.inventory_dir
+
+    # -- running Ansible ---------------------------------------------------------------------
+    def playbook(self, name, extra_vars=None, check=False, expect_rc=0):
+        """Run a playbook of the collection against the lab; return (rc, output, seconds)."""
+        argv = [_tool('ansible-playbook'), os.path.join(REPO, 'playbooks', name),
+                '-i', self.inventory_dir]
+        for key, value in (extra_vars or {}).items():
+            argv += ['-e', json.dumps({key: value})]
+        if check:
+            argv.append('--check')
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'),
+                   ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_FORCE_COLOR='0',
+                   RESILIENCE_DR_REPORT_DIR=os.path.join(self.lab.directory, 'reports'))
+        started = time.time()
+        proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)
+        seconds = round(time.time() - started, 1)
+        log_path = os.path.join(self.lab.directory, '%s-%d.log' % (name, int(started)))
+        with open(log_path, 'w') as handle:
+            handle.write(proc.stdout + proc.stderr)
+        self.log('%s: rc=%d in %.0fs (log %s)' % (name, proc.returncode, seconds, log_path))
+        if expect_rc is not None and proc.returncode != expect_rc:
+            raise AssertionError('%s exited %d, expected %d; tail:\n%s' % (
+                name, proc.returncode, expect_rc, (proc.stdout + proc.stderr)[-6000:]))
+        return proc.returncode, proc.stdout + proc.stderr, seconds
+
+    def latest_report(self, scenario):
+        reports = os.path.join(self.lab.directory, 'reports')
+        names = sorted(n for n in os.listdir(reports)
+                       if n.startswith(scenario + '-') and n.endswith('.json'))
+        with open(os.path.join(reports, names[-1])) as handle:
+            report = json.load(handle)
+        with open(os.path.join(reports, names[-1][:-5] + '.md')) as handle:
+            markdown = handle.read()
+        return report, markdown
+
+    # -- data --------------------------------------------------------------------------------
+    def write_sample_data(self, megabytes=24):
+        """Mixed files in every home, owned by their user; returns the manifest text."""
+        script = ['set -e', 'cd /mnt/storage']
+        for user in USERS:
+            home = 'homes/%s' % user['name']
+            script += [
+                'mkdir -p %s/data/small' % home,
+                'head -c %dM /dev/urandom > %s/data/model.bin' % (megabytes // 2, home),
+                'for i in $(seq 1 40); do head -c $((i * 1037)) /dev/urandom > %s/data/small/f$i; done'
+                % home,
+                'echo "notes of %s" > %s/notes.txt' % (user['name'], home),
+                'chown -R %d:%d %s/data %s/notes.txt' % (user['uid'], user['uid'], home, home),
+            ]
+        script += ['sync', "find homes -type f ! -path '*/.ssh/*' -print0 | sort -z "
+                           "| xargs -0 sha256sum"]
+        return self.vm.ssh('\n'.join(script)).stdout
+
+    def flush_cache(self, timeout=300):
+        """Write back every dirty block (the 'clean cache' case of the reference layout)."""
+        self.vm.ssh(
+            'for d in /sys/block/bcache*/bcache; do echo 0 > $d/writeback_percent; done; '
+            'for i in $(seq 1 %d); do s=$(cat /sys/block/bcache*/bcache/state | sort -u); '
+            '[ "$s" = clean ] && exit 0; sleep 1; done; exit 1' % timeout, timeout=timeout + 30)
+
+    def install_manifest(self, manifest):
+        """The operator brings the checksum manifest made before the failure."""
+        self.vm.ssh('cat > /root/dr-manifest.sha256', input=manifest)
+        return '/root/dr-manifest.sha256'
+
+    # -- teardown -----------------------------------------------------------------------------
+    def destroy(self):
+        if self.rest and self.rest.poll() is None:
+            self.rest.kill()
+            self.rest.wait()
+        self.lab.destroy()
+
+
+def demo(name='demo', layout='shared', keep=False):
+    """The README's demo: build, break the OS disk, recover with one playbook, print the report."""
+    say = lambda text: print('==> %s' % text, flush=True)  # noqa: E731
+    train = TrainLab(name, layout=layout, owner=os.getpid(), log=say)
+    try:
+        say('booting the lab train server (NVMe + 4 HDDs); under TCG this takes a minute or two')
+        train.boot()
+        say('provisioning: bcache + BTRFS raid10 (create mode), users, backups, workloads')
+        train.playbook('setup-train-server.yml', {'train_storage_mode': 'create',
+                                                  'train_backups_init_repository': True})
+        say('writing sample data into the homes and recording checksums')
+        manifest = train.write_sample_data()
+        say('taking a backup, then flushing the cache (it is clean when the disk dies)')
+        train.vm.ssh('systemctl start resilience-dr-backup.service')
+        train.flush_cache()
+        say('FAILURE: the OS disk dies; in the reference layout the NVMe (OS + ml-bcache) goes too')
+        train.vm.power_cut()
+        train.vm.replace_os_disk(start=False)
+        if layout == 'shared':
+            train.vm.replace_nvme(start=False)
+        say('the operator installs a fresh OS (a blank base image) and boots it')
+        train.vm.start()
+        train.install_manifest(manifest)
+        say('RECOVERY: ansible-playbook playbooks/recover-os-disk.yml -i <lab inventory>')
+        rc, output, seconds = train.playbook(
+            'recover-os-disk.yml', {'train_verify_manifest': '/root/dr-manifest.sha256'},
+            expect_rc=None)
+        _report, markdown = train.latest_report('os-disk')
+        print(markdown)
+        say('recover-os-disk.yml finished with rc=%d in %.0fs' % (rc, seconds))
+        return rc
+    finally:
+        if not keep:
+            train.destroy()
+
+
+if __name__ == '__main__':
+    sys.exit(demo())
