@@ -485,6 +485,10 @@ def probe_device(runner, path):
         raise CommandError([blkid_bin, '-p', '-o', 'export', real], rc, out, err,
                            hint='check that %s is readable' % real)
     blkid.pop('DEVNAME', None)
+    # PART_ENTRY_* describe the partition's entry in its parent's table, not its content:
+    # a new, empty partition is blank.
+    for key in [k for k in blkid if k.startswith('PART_ENTRY_')]:
+        del blkid[key]
     superblock = None
     if blkid.get('TYPE') == 'bcache':
         superblock = read_superblock(runner, real)

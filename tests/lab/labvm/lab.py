@@ -279,7 +279,8 @@ class VM:
             handle.truncate(self.spec['nvme_mb'] * 1024 * 1024)
         os_part = self.spec.get('nvme_os_partition_mb')
         if os_part:
-            subprocess.run(['sgdisk', '-q', '-n', '1:1MiB:+%dMiB' % os_part, '-c', '1:os',
+            # sgdisk wants sectors or +sizeM here; "1MiB" is silently ignored.
+            subprocess.run(['sgdisk', '-q', '-n', '1:2048:+%dM' % os_part, '-c', '1:os',
                             self.nvme_path], check=True, stdout=subprocess.DEVNULL)
         if start:
             self.start()
