@@ -45,8 +45,8 @@ tier_integration() { pytest_tier -q -m integration tests; }
 tier_build() {
   rm -rf .build/dist && mkdir -p .build/dist/installed
   ansible-galaxy collection build --force --output-path .build/dist . && \
-  ansible-galaxy collection install --offline --no-deps -p .build/dist/installed .build/dist/resilience-dr-*.tar.gz && \
-  ANSIBLE_COLLECTIONS_PATH=.build/dist/installed ansible-doc -l resilience.dr | tee /dev/stderr | grep -q btrfs_array
+  ansible-galaxy collection install --force --offline --no-deps -p .build/dist/installed .build/dist/resilience-dr-*.tar.gz && \
+  ANSIBLE_COLLECTIONS_PATH=$PWD/.build/dist/installed ansible-doc -l resilience.dr 2>/dev/null | grep -c "^resilience.dr"
 }
 tier_lab() { pytest_tier -q -m lab tests; }
 tier_molecule() {
