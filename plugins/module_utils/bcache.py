@@ -17,7 +17,8 @@ Everything the ``bcache_cache`` and ``bcache_info`` modules know about bcache li
 Kernel facts this relies on (Documentation/admin-guide/bcache.rst and the sysfs ABI):
 
 * ``/sys/fs/bcache/register`` registers a device; a device that is already registered fails
-  with EBUSY ("device already registered"), which is success for us.
+  (EBUSY on older kernels, EIO on 6.12; dmesg says "device already registered"), which is
+  success for us once sysfs shows the device.
 * A backing device has ``/sys/class/block/<dev>/bcache/`` with ``state`` (``no cache``,
   ``clean``, ``dirty``, ``inconsistent`` -- the superblock's view), ``running``, ``cache``
   (link to the cache set when attached), ``dev`` (link to ``bcacheN`` when running),
@@ -722,7 +723,13 @@ class BcacheCache:
             self._settle()
             if registered():
                 return
-            self.write('/sys/fs/bcache/register', real, tolerate=(errno.EBUSY,))
+            # An already registered device is refused (EBUSY on older kernels, EIO on 6.12,
+            # "device already registered" in dmesg): the kernel's view decides, not errno.
+            if not self.write('/sys/fs/bcache/register', real,
+                              tolerate=(errno.EBUSY, errno.EIO, errno.EEXIST)):
+                self._settle()
+                if not registered():
+                    self.write('/sys/fs/bcache/register', real)
             self._wait(registered, self.REGISTER_TIMEOUT, 'the kernel to register %s' % real)
             self._settle()
         self.plan.add('register the existing bcache superblock: echo %s > /sys/fs/bcache/register'

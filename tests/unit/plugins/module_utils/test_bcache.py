@@ -138,3 +138,269 @@ def test_udev_rule_merge_is_idempotent_and_keeps_other_devices():
     other = bcache.render_rules(text, {'bbbb': bcache.udev_rule('bbbb', 4194304, 10)})
     assert 'aaaa' in other and 'bbbb' in other
     assert bcache.render_rules(other, {}, drop_uuids=['aaaa', 'bbbb']) == ''
+
+
+# -- the kernel's view, over sysfs trees captured in the lab VM -------------------------------
+
+BACKING = ['vdb', 'vdc', 'vdd', 'vde']
+
+
+def test_state_of_a_loaded_module_without_devices(tmp_path):
+    state = bcache.BcacheState(sysfs_tree(tmp_path, 'loaded-empty'))
+    assert state.loaded is True
+    assert state.as_info() == {'loaded': True, 'cache_sets': [], 'backing_devices': [],
+                               'cache_devices': []}
+
+
+def test_state_without_bcache_is_empty(tmp_path):
+    (tmp_path / 'sys' / 'class' / 'block').mkdir(parents=True)
+    state = bcache.BcacheState(bcache.Sysfs(str(tmp_path)))
+    assert state.loaded is False
+    assert state.as_info()['backing_devices'] == []
+
+
+def test_state_attached_clean(tmp_path):
+    state = bcache.BcacheState(sysfs_tree(tmp_path, 'attached-clean'))
+    cset = super_show('cache')['cset_uuid']
+    assert list(state.cache_sets) == [cset]
+    info = state.cache_sets[cset]
+    assert info['cache_devices'] == ['/dev/nvme0n1p2']
+    assert info['backing_devices'] == ['/dev/%s' % n for n in BACKING]
+    assert isinstance(info['hit_ratio'], int)
+    assert state.caches['nvme0n1p2']['cache_set_uuid'] == cset
+    assert sorted(state.backing) == BACKING
+    names = sorted(b['bcache_device'] for b in state.backing.values())
+    assert names == ['/dev/bcache%d' % i for i in range(4)]
+    for dev in state.backing.values():
+        assert dev['attached'] and dev['running'] and not dev['waiting_for_cache']
+        assert dev['cache_set_uuid'] == cset
+        assert dev['state'] == 'clean' and dev['status'] == 'clean'
+        assert dev['cache_mode'] == 'writeback'
+        assert dev['dirty_data_bytes'] == 0
+        assert dev['sequential_cutoff'] == '4.0M' and dev['sequential_cutoff_bytes'] == 4194304
+        assert dev['writeback_percent'] == 10
+    # the module parameter that clamps writeback_percent is read from sysfs
+    assert state.cutoff_writeback == 40
+
+
+def test_state_attached_dirty(tmp_path):
+    state = bcache.BcacheState(sysfs_tree(tmp_path, 'attached-dirty'))
+    for dev in state.backing.values():
+        assert dev['state'] == 'dirty'
+        assert dev['dirty_data_bytes'] > 1024 * 1024
+        assert dev['writeback_running'] is False
+
+
+def test_state_waiting_for_a_missing_cache(tmp_path):
+    state = bcache.BcacheState(sysfs_tree(tmp_path, 'waiting-for-cache'))
+    assert state.cache_sets == {}
+    assert sorted(state.backing) == BACKING
+    for dev in state.backing.values():
+        assert dev['waiting_for_cache'] is True
+        assert dev['status'] == 'waiting for missing cache'
+        assert dev['running'] is False and dev['bcache_device'] is None
+
+
+def test_state_started_without_cache(tmp_path):
+    state = bcache.BcacheState(sysfs_tree(tmp_path, 'started-without-cache'))
+    for dev in state.backing.values():
+        assert dev['running'] is True and dev['attached'] is False
+        assert dev['state'] == 'inconsistent'
+        assert dev['bcache_device'].startswith('/dev/bcache')
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+TRAIN = {'cache_device': '/dev/nvme0n1p2', 'backing_devices': ['/dev/%s' % n for n in BACKING],
+         'cache_mode': 'writeback', 'sequential_cutoff': None, 'writeback_percent': None,
+         'state': 'present', 'flush_timeout': 300, 'force': False, 'start_without_cache': False,
+         'persist': False, 'persist_path': '/nonexistent/70-resilience-bcache.rules'}
+
+
+def planner(tmp_path, tree, facts, check_mode=True, persist_text='', **params):
+    args = dict(TRAIN)
+    args.update(params)
+    manager = bcache.BcacheCache(FakeRunner(), args, check_mode=check_mode,
+                                 sysfs=sysfs_tree(tmp_path, tree), facts=facts,
+                                 persist_text=persist_text,
+                                 new_cset_uuid='11111111-2222-3333-4444-555555555555')
+    manager.build()
+    return manager
+
+
+def facts_from(cache_kind, backing_kind):
+    """DeviceFacts for the NVMe partition and the 4 HDDs from captured tool output."""
+    def one(path, kind, name):
+        if kind == 'blank':
+            return bcache.DeviceFacts(path, name, {}, None)
+        if kind == 'ext4':
+            return bcache.DeviceFacts(path, name, blkid('ext4'), None)
+        if kind == 'cache':
+            return bcache.DeviceFacts(path, name, blkid('cache'), super_show('cache'))
+        return bcache.DeviceFacts(path, name, blkid('backing'),
+                                  super_show('backing-%s-%s' % (kind, name)))
+    facts = {'/dev/nvme0n1p2': one('/dev/nvme0n1p2', cache_kind, 'nvme0n1p2')}
+    for name in BACKING:
+        facts['/dev/%s' % name] = one('/dev/%s' % name, backing_kind, name)
+    return facts
+
+
+def steps(manager):
+    return [s['step'] for s in manager.plan.as_list()]
+
+
+def commands(manager):
+    return [s['command'] for s in manager.plan.as_list() if s['command']]
+
+
+def test_plan_on_blank_devices_creates_registers_attaches_and_tunes(tmp_path):
+    manager = planner(tmp_path, 'loaded-empty', facts_from('blank', 'blank'),
+                      sequential_cutoff='0', writeback_percent=40)
+    cmds = commands(manager)
+    assert cmds[0] == ('/usr/sbin/make-bcache -C --cset-uuid '
+                       '11111111-2222-3333-4444-555555555555 /dev/nvme0n1p2')
+    assert ['/usr/sbin/make-bcache -B /dev/%s' % n for n in BACKING] == cmds[1:]
+    text = steps(manager)
+    assert ('attach /dev/vdb to cache set: echo 11111111-2222-3333-4444-555555555555 > '
+            '/sys/block/vdb/bcache/attach') in text
+    assert 'echo writeback > /sys/block/vde/bcache/cache_mode' in text
+    assert 'echo 0 > /sys/block/vde/bcache/sequential_cutoff' in text
+    assert 'echo 40 > /sys/block/vde/bcache/writeback_percent' in text
+    # the partition is addressed through /sys/class/block
+    assert any('/sys/fs/bcache/register' in s and '/dev/nvme0n1p2' in s for s in text)
+    assert manager.result(False)['cache_set_uuid'] == '11111111-2222-3333-4444-555555555555'
+
+
+def test_plan_is_empty_when_everything_matches(tmp_path):
+    manager = planner(tmp_path, 'attached-clean', facts_from('cache', 'clean'),
+                      sequential_cutoff='4M', writeback_percent=10)
+    assert manager.plan.as_list() == []
+    before = manager.snapshot(manager.state)
+    assert manager.predicted(before) == before
+
+
+def test_plan_changes_only_what_differs(tmp_path):
+    manager = planner(tmp_path, 'attached-clean', facts_from('cache', 'clean'),
+                      sequential_cutoff='0', writeback_percent=10)
+    assert steps(manager) == ['echo 0 > /sys/block/%s/bcache/sequential_cutoff' % n
+                              for n in BACKING]
+
+
+def test_writeback_percent_above_the_kernel_limit_is_clamped_with_a_warning(tmp_path):
+    manager = planner(tmp_path, 'attached-clean', facts_from('cache', 'clean'),
+                      sequential_cutoff='4M', writeback_percent=100)
+    assert 'echo 40 > /sys/block/vdb/bcache/writeback_percent' in steps(manager)
+    assert any('bch_cutoff_writeback=40' in w for w in manager.warnings)
+
+
+def test_plan_refuses_make_bcache_over_a_filesystem(tmp_path):
+    facts = facts_from('blank', 'blank')
+    facts['/dev/vde'] = bcache.DeviceFacts('/dev/vde', 'vde', blkid('ext4'), None)
+    with pytest.raises(Refusal) as err:
+        planner(tmp_path, 'loaded-empty', facts)
+    assert err.value.option == 'force'
+    assert 'ext4 filesystem' in str(err.value) and 'force' in str(err.value)
+    forced = planner(tmp_path / 'f', 'loaded-empty', facts, force=True)
+    assert '/usr/sbin/wipefs -a /dev/vde' in commands(forced)
+    wipe = commands(forced).index('/usr/sbin/wipefs -a /dev/vde')
+    assert commands(forced)[wipe + 1] == '/usr/sbin/make-bcache -B /dev/vde'
+
+
+def test_plan_refuses_a_partition_table(tmp_path):
+    facts = facts_from('blank', 'blank')
+    facts['/dev/nvme0n1p2'] = bcache.DeviceFacts('/dev/nvme0n1p2', 'nvme0n1p2',
+                                                 blkid('nvme-gpt'), None)
+    with pytest.raises(Refusal, match='gpt partition table'):
+        planner(tmp_path, 'loaded-empty', facts)
+
+
+def test_plan_after_os_reinstall_registers_and_never_formats(tmp_path):
+    manager = planner(tmp_path, 'loaded-empty', facts_from('cache', 'clean'))
+    assert not any('make-bcache' in c or 'wipefs' in c for c in commands(manager))
+    registers = [s for s in steps(manager) if '/sys/fs/bcache/register' in s]
+    assert len(registers) == 5
+    assert not any(s['destructive'] for s in manager.plan.as_list())
+
+
+def test_plan_refuses_to_start_devices_waiting_for_a_lost_cache(tmp_path):
+    with pytest.raises(Refusal) as err:
+        planner(tmp_path, 'waiting-for-cache', facts_from('blank', 'waiting'))
+    assert err.value.option == 'start_without_cache'
+    lost = err.value.details['waiting_for_cache']
+    assert [d['device'] for d in lost] == ['/dev/%s' % n for n in BACKING]
+    # the capture wrote data with writeback held, so the superblocks say dirty
+    assert set(d['dirty_data_lost_bytes'] for d in lost) == {'unknown'}
+
+
+def test_plan_replaces_a_failed_cache_start_then_attach(tmp_path):
+    manager = planner(tmp_path, 'waiting-for-cache', facts_from('blank', 'waiting'),
+                      start_without_cache=True)
+    text = steps(manager)
+    start = [i for i, s in enumerate(text) if s.startswith('start /dev/')]
+    attach = [i for i, s in enumerate(text) if s.startswith('attach /dev/')]
+    assert len(start) == 4 and len(attach) == 4
+    assert max(start) < min(attach)
+    assert 'echo 1 > /sys/block/vdb/bcache/running' in text[start[0]]
+    assert manager.data_lost[0]['dirty_data_lost_bytes'] == 'unknown'
+    assert '/usr/sbin/make-bcache -C' in commands(manager)[0]
+
+
+def test_plan_attaches_devices_started_without_cache(tmp_path):
+    facts = facts_from('blank', 'blank')
+    for name in BACKING:
+        facts['/dev/%s' % name] = bcache.DeviceFacts(
+            '/dev/%s' % name, name, blkid('backing'), super_show('backing-inconsistent'))
+    manager = planner(tmp_path, 'started-without-cache', facts)
+    assert [s for s in steps(manager) if s.startswith('start ')] == []
+    assert len([s for s in steps(manager) if s.startswith('attach ')]) == 4
+
+
+def test_detach_of_dirty_devices_needs_a_flush(tmp_path):
+    with pytest.raises(Refusal) as err:
+        planner(tmp_path, 'attached-dirty', facts_from('cache', 'clean'), state='detached',
+                flush_timeout=0)
+    assert err.value.option == 'flush_timeout'
+    manager = planner(tmp_path / 'b', 'attached-dirty', facts_from('cache', 'clean'),
+                      state='detached', flush_timeout=300)
+    text = steps(manager)
+    assert text[0].startswith('stop new dirty data on /dev/vdb, /dev/vdc, /dev/vdd, /dev/vde')
+    assert text[1].startswith('wait up to 300s (flush_timeout)')
+    assert text[2:6] == ['detach /dev/%s from its cache: echo 1 > /sys/block/%s/bcache/detach'
+                         % (n, n) for n in BACKING]
+
+
+def test_detach_with_a_missing_cache_needs_force(tmp_path):
+    with pytest.raises(Refusal) as err:
+        planner(tmp_path, 'waiting-for-cache', facts_from('blank', 'waiting'), state='detached')
+    assert err.value.option == 'force'
+    manager = planner(tmp_path / 'b', 'waiting-for-cache', facts_from('blank', 'waiting'),
+                      state='detached', force=True)
+    assert len([s for s in steps(manager) if s.startswith('start ')]) == 4
+    assert manager.data_lost[0]['dirty_data_lost_bytes'] == 'unknown'
+
+
+def test_detached_devices_need_nothing(tmp_path):
+    facts = facts_from('cache', 'clean')
+    manager = planner(tmp_path, 'backing-no-cache', facts, state='detached')
+    assert manager.plan.as_list() == []
+
+
+def test_absent_needs_force(tmp_path):
+    with pytest.raises(Refusal) as err:
+        planner(tmp_path, 'backing-no-cache', facts_from('cache', 'clean'), state='absent')
+    assert err.value.option == 'force'
+
+
+def test_persist_rule_is_planned_once(tmp_path):
+    facts = facts_from('cache', 'clean')
+    manager = planner(tmp_path, 'attached-clean', facts, sequential_cutoff='4M',
+                      writeback_percent=10, persist=True)
+    [step] = steps(manager)
+    assert 'udev rule' in step
+    uuids = [facts['/dev/%s' % n].sb['dev_uuid'] for n in BACKING]
+    assert len(set(uuids)) == 4
+    for uuid in uuids:
+        assert uuid in manager.persist_after
+    again = planner(tmp_path / 'b', 'attached-clean', facts, sequential_cutoff='4M',
+                    writeback_percent=10, persist=True, persist_text=manager.persist_after)
+    assert again.plan.as_list() == []
