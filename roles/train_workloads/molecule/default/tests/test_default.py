@@ -54,7 +54,8 @@ def test_workspace_container(host, name, uid):
     assert info['State']['Running'] is True
     assert info['HostConfig']['RestartPolicy']['Name'] == 'unless-stopped'
     assert info['Config']['User'] == '%d:%d' % (uid, uid)
-    binds = sorted(info['HostConfig']['Binds'])
+    # community.docker writes binds with an explicit ":rw"
+    binds = sorted(b[:-3] if b.endswith(':rw') else b for b in info['HostConfig']['Binds'])
     assert binds == sorted(['/mnt/storage/homes/%s:/home/%s' % (name, name),
                             '/mnt/storage/workspaces/%s:/workspace' % name,
                             '/mnt/storage/shared:/shared',
