@@ -1125,7 +1125,9 @@ class BcacheCache:
                         'data are left (%s). The devices stay attached, with their previous '
                         'cache mode restored. Re-run with a larger flush_timeout.'
                         % (timeout, sum(v or 0 for v in dirty.values()),
-                           ', '.join('%s %s' % (k, left[os.path.basename(k)]['dirty_data'])
+                           ', '.join('%s %s dirty, state %s'
+                                     % (k, left[os.path.basename(k)]['dirty_data'],
+                                        left[os.path.basename(k)]['state'])
                                      for k in sorted(dirty))),
                         dirty_bytes_left=dirty, restored=restored, flush_timeout=timeout)
                 time.sleep(self.POLL)
