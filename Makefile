@@ -1,13 +1,16 @@
 # Entry points.  `make test` is the one command that runs every test (CI calls it).
-.PHONY: test quick unit sanity lint integration build lab molecule bootstrap demo clean-labs image
+.PHONY: test test-all e2e quick unit sanity lint integration build lab molecule bootstrap demo clean-labs image
 
 test:            ## every tier, with a timing summary
 	./scripts/test.sh
 
+test-all:        ## every tier, including the long VM scenarios (Molecule, end-to-end)
+	./scripts/test.sh all
+
 quick:           ## daily loop: unit tests, sanity and lint (no root, no VMs)
 	./scripts/test.sh unit sanity lint
 
-unit sanity lint integration build lab molecule:
+unit sanity lint integration build lab molecule e2e:
 	./scripts/test.sh $@
 
 bootstrap:       ## system packages, the pinned venv, the collection link

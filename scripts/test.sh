@@ -8,6 +8,9 @@
 #   build        ansible-galaxy collection build + install of the tarball
 #   lab          pytest -m lab: lab VMs under qemu (smoke, bcache, end-to-end)
 #   molecule     molecule test for every role that has a scenario
+#   e2e          pytest -m e2e: break-then-recover scenarios in lab VMs
+# With no arguments: the tiers CI gates on (DEFAULT below); `scripts/test.sh all` adds the
+# long VM scenario tiers (molecule, e2e).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -18,9 +21,11 @@ export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections"
 export RESILIENCE_LAB_OWNER=$$
 python3 tests/lab/labctl.py gc >/dev/null
 
-ALL=(sanity lint unit integration build lab molecule)
+DEFAULT=(sanity lint unit integration build lab)
+ALL=("${DEFAULT[@]}" molecule e2e)
 TIERS=("$@")
-[ ${#TIERS[@]} -gt 0 ] || TIERS=("${ALL[@]}")
+[ ${#TIERS[@]} -gt 0 ] || TIERS=("${DEFAULT[@]}")
+[ "${TIERS[*]}" = all ] && TIERS=("${ALL[@]}")
 mkdir -p tests/output
 declare -A RESULT SECONDS_TAKEN
 
@@ -48,7 +53,8 @@ tier_build() {
   ansible-galaxy collection install --force --offline --no-deps -p .build/dist/installed .build/dist/resilience-dr-*.tar.gz && \
   ANSIBLE_COLLECTIONS_PATH=$PWD/.build/dist/installed ansible-doc -l resilience.dr 2>/dev/null | grep -c "^resilience.dr"
 }
-tier_lab() { pytest_tier -q -m lab tests; }
+tier_lab() { pytest_tier -q -m 'lab and not e2e' tests; }
+tier_e2e() { pytest_tier -q -m e2e tests; }
 tier_molecule() {
   local rc=0 role
   for scenario in roles/*/molecule/default/molecule.yml; do

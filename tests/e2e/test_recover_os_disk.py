@@ -12,7 +12,7 @@ import pytest
 
 from labvm.train import USERS, TrainLab
 
-pytestmark = pytest.mark.lab
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope='module')

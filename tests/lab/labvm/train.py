@@ -121,16 +121,20 @@ class TrainLab:
                    ANSIBLE_FORCE_COLOR='0',
                    RESILIENCE_DR_REPORT_DIR=os.path.join(self.lab.directory, 'reports'))
         started = time.time()
-        proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)
-        seconds = round(time.time() - started, 1)
         log_path = os.path.join(self.lab.directory, '%s-%d.log' % (name, int(started)))
+        self.log('%s: running, live log in %s' % (name, log_path))
+        # Written as it runs, so that a slow run under TCG can be followed with tail -f.
         with open(log_path, 'w') as handle:
-            handle.write(proc.stdout + proc.stderr)
+            proc = subprocess.run(argv, cwd=REPO, env=env, stdout=handle,
+                                  stderr=subprocess.STDOUT, text=True)
+        seconds = round(time.time() - started, 1)
+        with open(log_path) as handle:
+            output = handle.read()
         self.log('%s: rc=%d in %.0fs (log %s)' % (name, proc.returncode, seconds, log_path))
         if expect_rc is not None and proc.returncode != expect_rc:
             raise AssertionError('%s exited %d, expected %d; tail:\n%s' % (
-                name, proc.returncode, expect_rc, (proc.stdout + proc.stderr)[-6000:]))
-        return proc.returncode, proc.stdout + proc.stderr, seconds
+                name, proc.returncode, expect_rc, output[-6000:]))
+        return proc.returncode, output, seconds
 
     def latest_report(self, scenario):
         reports = os.path.join(self.lab.directory, 'reports')
