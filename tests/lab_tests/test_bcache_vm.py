@@ -172,10 +172,13 @@ def test_tunables_survive_a_reboot(vm):
 
 
 def test_dirty_detach_fails_on_short_timeout_and_flushes_on_a_long_one(vm):
-    # Hold writeback so that the cache really keeps dirty data, then write.
-    vm.ssh('for d in %s; do echo 0 > /sys/block/$d/bcache/writeback_running; done'
-           % ' '.join(KERNEL_NAMES))
-    write_file(vm, 'dirty.bin', 96)
+    # Hold writeback so that the cache really keeps dirty data, and switch off bcache's
+    # congestion bypass (under TCG the emulated NVMe looks "congested" and writes would go
+    # straight to the HDDs), then write enough that the flush takes longer than 1 s.
+    vm.ssh('for d in %s; do echo 0 > /sys/block/$d/bcache/writeback_running; done; '
+           'for c in /sys/fs/bcache/*-*; do echo 0 > $c/congested_write_threshold_us; '
+           'echo 0 > $c/congested_read_threshold_us; done' % ' '.join(KERNEL_NAMES))
+    write_file(vm, 'dirty.bin', 192)
     assert set(sysfs_backing(vm, 'state').values()) == {'dirty'}
     cset = info(vm)['cache_sets'][0]['uuid']
 
