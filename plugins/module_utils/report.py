@@ -32,6 +32,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import math
 import re
 import time
 
@@ -66,7 +67,7 @@ def to_seconds(value):
         number = float(value)
     except (TypeError, ValueError):
         return None
-    if number != number or number < 0:  # NaN or negative
+    if math.isnan(number) or number < 0:
         return None
     return number
 
@@ -433,22 +434,24 @@ def render_markdown(report):
         lines.append('')
     failed_checks = [v for v in report['verified'] if not v['ok']]
     for check in failed_checks:
-        lines.append('> **VERIFICATION FAILED** (%s): %s %s' % (check['host'], check['check'],
-                                                                 check['detail']))
+        lines.append('> **VERIFICATION FAILED** (%s): %s %s'
+                     % (check['host'], check['check'], check['detail']))
     if failed_checks:
         lines.append('')
     rto, rpo, ver = report['rto'], report['rpo'], report['verification']
+    rto_text = target_text(rto['actual_seconds'], rto['target_seconds'], rto['met'])
+    if rpo['achieved_seconds'] is None:
+        rpo_text = 'not measured in this run'
+    else:
+        rpo_text = '%s (%s)' % (human_duration(rpo['achieved_seconds']),
+                                target_text(rpo['achieved_seconds'], rpo['target_seconds'],
+                                            rpo['met']))
     lines += [
         '- **Outcome:** %s' % OUTCOME_TITLES.get(report['outcome'], report['outcome']),
-        '- **Time to recover:** %s (%s)' % (human_duration(rto['actual_seconds']),
-                                           target_text(rto['actual_seconds'], rto['target_seconds'],
-                                                       rto['met'])),
-        '- **RPO achieved:** %s' % (
-            'not measured in this run' if rpo['achieved_seconds'] is None else
-            '%s (%s)' % (human_duration(rpo['achieved_seconds']),
-                         target_text(rpo['achieved_seconds'], rpo['target_seconds'], rpo['met']))),
-        '- **Verified:** %d checks, %d passed, %d failed' % (ver['total'], ver['passed'],
-                                                            ver['failed']),
+        '- **Time to recover:** %s (%s)' % (human_duration(rto['actual_seconds']), rto_text),
+        '- **RPO achieved:** %s' % rpo_text,
+        '- **Verified:** %d checks, %d passed, %d failed'
+        % (ver['total'], ver['passed'], ver['failed']),
         '- **Playbook:** %s' % (report['playbook'] or 'unknown'),
         '- **Started:** %s, **ended:** %s' % (report['started'], report['ended']),
         '',

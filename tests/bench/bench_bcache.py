@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: recovery from a bcache SSD failure in a lab VM, blank NVMe -> state clean.
 
     .venv/bin/python tests/bench/bench_bcache.py [--data-mib 64]

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Lab benchmarks: image build (cold, into an empty cache) and reuse (warm), boot-to-SSH, and
 Ansible's time per module call against a lab VM with and without pipelining/ControlPersist.
 
@@ -42,7 +42,7 @@ def module_calls(inventory, calls, fast):
         for index in range(calls):
             play.write('    - name: call %d\n      ansible.builtin.ping:\n' % index)
     ansible_playbook = os.path.join(REPO, '.venv', 'bin', 'ansible-playbook')
-    seconds, _ = timed(lambda: subprocess.run(
+    seconds, _unused = timed(lambda: subprocess.run(
         [ansible_playbook, '-i', inventory, play.name], env=env, check=True,
         capture_output=True))
     os.unlink(play.name)
@@ -58,10 +58,10 @@ def main():
     if args.cold:
         with tempfile.TemporaryDirectory(dir='/var/tmp') as cache:
             os.environ['RESILIENCE_LAB_CACHE'] = cache
-            seconds, _ = timed(image.ensure_image)
+            seconds, _unused = timed(image.ensure_image)
             rows.append(('cold image build (debootstrap + kernel + mkfs)', seconds))
         del os.environ['RESILIENCE_LAB_CACHE']
-    seconds, _ = timed(image.ensure_image)
+    seconds, _unused = timed(image.ensure_image)
     rows.append(('warm image reuse (cache hit)', seconds))
     lab = Lab.create('bench-lab', owner=os.getpid())
     try:

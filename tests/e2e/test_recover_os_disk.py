@@ -94,6 +94,6 @@ def test_reboot_keeps_mount_and_tunables(recovered):
 
 
 def test_second_run_changes_nothing(recovered):
-    rc, output, _ = recovered.playbook('recover-os-disk.yml', recovered.extra)
+    rc, output, _unused = recovered.playbook('recover-os-disk.yml', recovered.extra)
     recap = re.search(r'train\s*:\s*ok=\d+\s+changed=(\d+)', output)
     assert recap and recap.group(1) == '0', output[-4000:]

@@ -133,7 +133,7 @@ def write_tree(root, seed, files=40, max_kib=512, big=()):
         os.chown(os.path.join(root, 'bob', 'empty'), 1001, 1001)
     for i, size_mb in enumerate(big):
         with open(os.path.join(root, 'alice', 'big%02d.bin' % i), 'wb') as handle:
-            for _ in range(size_mb):
+            for _unused in range(size_mb):
                 handle.write(rnd.randbytes(1024 * 1024))
 
 
@@ -271,7 +271,7 @@ def kill_tree(pid):
 
 def du_bytes(root):
     total = 0
-    for dirpath, _, filenames in os.walk(root):
+    for dirpath, _unused, filenames in os.walk(root):
         for name in filenames:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(dirpath, name)).st_size

@@ -69,7 +69,7 @@ def run_job(server, command='backup', now=None, **overrides):
     argv = [sys.executable, SCRIPT, '--config', str(path)]
     if now:
         argv += ['--now', now]
-    proc = subprocess.run(argv + [command], capture_output=True, text=True)
+    proc = subprocess.run(argv + [command], capture_output=True, text=True, check=False)
     assert PASSWORD not in proc.stdout + proc.stderr
     status = None
     if command == 'backup' and os.path.exists(cfg['status_file']):
@@ -167,7 +167,7 @@ def test_snapshot_tiers_are_read_only_and_pruned(server):
     snapdir = server['cfg']['snapshot_dir']
     for ts in ('20250101_010000', '20250101_020000', '20250101_030000', '20250102_010000',
                '20250108_010000'):
-        proc, _ = run_job(server, command='tiers', now=ts)
+        proc, _unused = run_job(server, command='tiers', now=ts)
         assert proc.returncode == 0, proc.stderr
     names = sorted(n for n in os.listdir(snapdir) if not n.startswith('backup_'))
     assert names == ['daily_20250102_010000', 'daily_20250108_010000',
@@ -177,5 +177,5 @@ def test_snapshot_tiers_are_read_only_and_pruned(server):
         prop = sh('btrfs', 'property', 'get', '-ts', os.path.join(snapdir, name), 'ro').stdout
         assert prop.strip() == 'ro=true'
     # the same hour again creates nothing new
-    proc, _ = run_job(server, command='tiers', now='20250108_013000')
+    proc, _unused = run_job(server, command='tiers', now='20250108_013000')
     assert json.loads(proc.stdout)['created'] == []

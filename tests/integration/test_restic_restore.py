@@ -11,7 +11,7 @@ import pytest
 
 from restic_helpers import (
     ANSIBLE_ENV_FIX, PASSWORD, Dataset, ansible_argv, ansible_env, du_bytes, kill_tree, module_args,
-    rclone_bin, rest_server, restic, restic_binaries, tree_digest)
+    rest_server, restic, restic_binaries, tree_digest)
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ def backend(request, world, tmp_path):
         conf.write_text('[gdrive]\ntype = alias\nremote = %s\n' % world['repo_root'])
         yield 'rclone:gdrive:train', {'RCLONE_CONFIG': str(conf)}
     else:
-        with rest_server(world['repo_root']) as (url, _):
+        with rest_server(world['repo_root']) as (url, _unused):
             yield url + 'train', {}
 
 
@@ -255,7 +255,7 @@ def test_password_never_in_output(world, run, tmp_path):
 def test_transient_backend_failure_is_retried(world, run, tmp_path):
     if native(world):
         pytest.skip('restic >= 0.17 retries backend errors itself for minutes')
-    with rest_server(world['repo_root'], delay=8) as (url, _):
+    with rest_server(world['repo_root'], delay=8) as (url, _unused):
         res = run('restic_restore', module_args(world['binary'], url + 'train',
                                                 str(tmp_path / 't'), retries=5, retry_delay=1))
         assert not res.failed, res.get('msg')

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright: (c) 2026, resilience.dr contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build the workspace image without a registry and without the docker CLI.
@@ -57,7 +57,7 @@ def rootfs(busybox):
 def main(argv):
     busybox, image = argv[1], argv[2]
     sock = argv[3] if len(argv) > 3 else '/var/run/docker.sock'
-    repo, _, tag = image.rpartition(':')
+    repo, _unused, tag = image.rpartition(':')
     if not repo or '/' in tag:
         repo, tag = image, 'latest'
     query = urllib.parse.urlencode({'fromSrc': '-', 'repo': repo, 'tag': tag,

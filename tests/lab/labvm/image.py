@@ -34,7 +34,7 @@ PACKAGES = [
     'ca-certificates', 'less', 'kbd',
     # Pre-seeded so the workloads role's "apt: docker.io present" is a no-op under TCG,
     # where installing Docker would cost minutes; a real server installs it on first run.
-    'docker.io', 'busybox-static',
+    'docker.io', 'busybox-static', 'python3-requests',  # community.docker needs requests
 ]
 
 # Files laid into the image.  The SSH key is not baked in: each lab passes its own public

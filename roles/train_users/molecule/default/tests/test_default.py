@@ -34,4 +34,3 @@ def test_existing_data_keeps_its_owners(host):
     assert thesis.content_string == "alice's thesis\n"
     root_file = host.file('/mnt/storage/homes/alice/root-owned.txt')
     assert (root_file.uid, root_file.gid) == (0, 0)
-

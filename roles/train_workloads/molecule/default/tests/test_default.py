@@ -65,7 +65,7 @@ def test_workspace_container(host, name, uid):
               {'Cmd': ['sh', '-c', 'id -u > /state/probe']})
     api(host, 'POST', '/exec/%s/start' % exe['Id'], {'Detach': True})
     probe = host.file('/mnt/storage/docker-volumes/%s-state/probe' % name)
-    for _ in range(50):
+    for _unused in range(50):
         if probe.exists and probe.content_string.strip():
             break
         time.sleep(0.2)
