@@ -136,7 +136,7 @@ class Lab:
         return VM(self, name)
 
     def boot(self, name, data_disks_mb=(), nvme_mb=None, nvme_os_partition_mb=None,
-             memory_mb=2048, cpus=2, wait=True, timeout=300):
+             memory_mb=2048, cpus=2, wait=True, timeout=600):
         """Define VM ``name`` with fresh disks and boot it.
 
         ``nvme_os_partition_mb`` lays a GPT with one partition (the "OS partition" of the
@@ -279,8 +279,8 @@ class VM:
             handle.truncate(self.spec['nvme_mb'] * 1024 * 1024)
         os_part = self.spec.get('nvme_os_partition_mb')
         if os_part:
-            # sgdisk wants sectors or +sizeM here; "1MiB" is silently ignored.
-            subprocess.run(['sgdisk', '-q', '-n', '1:2048:+%dM' % os_part, '-c', '1:os',
+            # On a blank file sgdisk needs -o (a new GPT), else it exits 0 and writes nothing.
+            subprocess.run(['sgdisk', '-o', '-n', '1:2048:+%dM' % os_part, '-c', '1:os',
                             self.nvme_path], check=True, stdout=subprocess.DEVNULL)
         if start:
             self.start()
@@ -323,7 +323,7 @@ class VM:
                      '-device', 'nvme,drive=nvm,serial=labnvme0']
         return argv
 
-    def start(self, wait=True, timeout=300):
+    def start(self, wait=True, timeout=600):
         if self.running():
             return
         # Keep the console of earlier boots for post-mortems; start a new one per boot.
@@ -368,7 +368,7 @@ class VM:
         if start:
             self.start()
 
-    def reboot(self, timeout=300):
+    def reboot(self, timeout=600):
         """A clean reboot: shutdown, then boot and wait for SSH."""
         self.stop(hard=False)
         self.start(timeout=timeout)
@@ -394,7 +394,7 @@ class VM:
         except OSError:
             return '(no console log)'
 
-    def wait_ssh(self, timeout=300):
+    def wait_ssh(self, timeout=600):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if not self.running():
