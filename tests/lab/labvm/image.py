@@ -177,9 +177,21 @@ def _build(release, final, log_path):
             json.dump(meta, handle, indent=2)
         os.rename(work, final)
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_build_dir(work)
         raise
     return BaseImage(final)
+
+
+def _remove_build_dir(path):
+    """Unmount what a killed debootstrap left mounted inside (proc, sys), then delete."""
+    try:
+        with open('/proc/mounts') as handle:
+            mounts = [line.split()[1] for line in handle]
+    except OSError:
+        mounts = []
+    for mount in sorted((m for m in mounts if m.startswith(path + '/')), reverse=True):
+        subprocess.run(['umount', '-l', mount], check=False)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def prune_partial_builds():
@@ -198,6 +210,6 @@ def prune_partial_builds():
             continue  # still being built by a live process
         except (OSError, ValueError):
             pass
-        shutil.rmtree(os.path.join(top, name), ignore_errors=True)
+        _remove_build_dir(os.path.join(top, name))
         removed.append(name)
     return removed

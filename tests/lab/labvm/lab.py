@@ -299,7 +299,7 @@ class VM:
                 '-smp', str(spec['cpus']), '-nographic', '-nodefaults',
                 '-serial', 'file:' + self.console_log,
                 '-kernel', base.kernel, '-initrd', base.initrd,
-                '-append', 'console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet '
+                '-append', 'console=ttyS0 root=/dev/vda rw net.ifnames=0 '
                            'systemd.hostname=%s' % self.name,
                 '-fw_cfg', 'name=opt/lab/authorized_key,file=%s.pub' % self.lab.key,
                 # The OS disk is the first virtio device, so it is vda; if=virtio drives
