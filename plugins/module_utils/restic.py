@@ -423,6 +423,81 @@ def walk_target(target, skip=()):
     return out
 
 
+def node_from_stat(st):
+    """A listing-shaped node for something on disk (what restic just restored there)."""
+    if stat.S_ISREG(st.st_mode):
+        kind = 'file'
+    elif stat.S_ISDIR(st.st_mode):
+        kind = 'dir'
+    elif stat.S_ISLNK(st.st_mode):
+        kind = 'symlink'
+    else:
+        kind = 'other'
+    return {'type': kind, 'size': st.st_size if kind == 'file' else 0,
+            'mode': stat.S_IMODE(st.st_mode), 'uid': st.st_uid, 'gid': st.st_gid,
+            'mtime_ns': st.st_mtime_ns}
+
+
+def scan_tree(root, skip=()):
+    """(root node or None, {relpath: node}) of a tree on disk, without following symlinks.
+
+    Used instead of ``restic ls`` where the tree is exactly what restic restored (the staged
+    subtree, or a target that was empty before the restore): the same shape as
+    :func:`parse_listing`, so :func:`totals` and :func:`apply_dir_metadata` work on it.
+    ``mode`` keeps setuid/setgid/sticky (restic set them). ``skip`` names at the top level
+    are left out.
+    """
+    root_st = lstat_or_none(root)
+    if root_st is None:
+        return None, {}
+    entries = {}
+    if not stat.S_ISDIR(root_st.st_mode):
+        return node_from_stat(root_st), entries
+    todo = ['']
+    while todo:
+        rel_dir = todo.pop()
+        with os.scandir(os.path.join(root, rel_dir) if rel_dir else root) as it:
+            for entry in it:
+                if not rel_dir and entry.name in skip:
+                    continue
+                rel = rel_dir + '/' + entry.name if rel_dir else entry.name
+                node = node_from_stat(entry.stat(follow_symlinks=False))
+                entries[rel] = node
+                if node['type'] == 'dir':
+                    todo.append(rel)
+    return node_from_stat(root_st), entries
+
+
+def listing_plan(method, loaded, target_empty, source, subfolder):
+    """Where a restore learns what it restored (counts, state record, directory metadata).
+
+    ``loaded``: the listing was already needed (check/diff mode, verify, delete).
+    ``scan``: read the restored tree itself, no ``restic ls`` at all. That tree is exactly the
+    snapshot's subtree after include/exclude when it is the staged subtree (staging) or a
+    target that was empty before the restore (native).
+    ``scan+root``: the same, plus ``restic ls`` without ``--recursive`` (one directory) in a
+    thread while restic restores, for the source directory's own mode, owner and mtime,
+    which restic >= 0.17 does not give the target of ``snapshot:subfolder``.
+    ``full``: ``restic ls --recursive`` in a thread while restic restores (native restore
+    into a target that already holds files).
+    """
+    if loaded:
+        return 'loaded'
+    if method == 'native' and not target_empty:
+        return 'full'
+    if source != '/' and (method == 'native' or subfolder):
+        return 'scan+root'
+    return 'scan'
+
+
+def is_empty_dir(path, skip=()):
+    """True when ``path`` is missing or holds nothing but the ``skip`` names."""
+    try:
+        return all(name in skip for name in os.listdir(path))
+    except OSError:
+        return not os.path.lexists(path)
+
+
 def compare_target(target, entries, include=None, exclude=None, skip=(), check_owner=None,
                    with_extra=True):
     """Compare the target with the expected entries: new, changed, unchanged and extra."""
@@ -568,8 +643,9 @@ class Restic:
         # restic prints a JSON list; parse_json_lines flattens it.
         return [d for d in docs if isinstance(d, dict) and 'time' in d]
 
-    def ls(self, snapshot_id, path=None, no_lock=None):
-        args = ['ls', '--json', '--recursive', snapshot_id]
+    def ls(self, snapshot_id, path=None, no_lock=None, recursive=True):
+        """``restic ls --json``; without ``recursive`` only ``path`` and its direct children."""
+        args = ['ls', '--json'] + (['--recursive'] if recursive else []) + [snapshot_id]
         if path and path != '/':
             args.append(path)
         out = self.run(args, no_lock=no_lock)[0]
@@ -747,9 +823,10 @@ class RestoreJob:
             no_lock=no_lock))
         return select_snapshot(snaps, p.get('snapshot') or 'latest')
 
-    def listing(self, snap, source):
+    def listing(self, snap, source, recursive=True):
         return self._with_lock_handling(
-            lambda no_lock: self.restic.ls(snap['id'], source, no_lock=no_lock))
+            lambda no_lock: self.restic.ls(snap['id'], source, no_lock=no_lock,
+                                           recursive=recursive))
 
     def run(self):
         started = self.now()
@@ -777,11 +854,11 @@ class RestoreJob:
 
         box = {}
 
-        def load_listing():
+        def load_listing(recursive=True):
             if source == '/' and 'entries' in deep:
                 root_node, entries = None, deep['entries']
             else:
-                root_node, entries = parse_listing(self.listing(snap, source), source)
+                root_node, entries = parse_listing(self.listing(snap, source, recursive), source)
             box['root'], box['entries'] = root_node, entries
 
         def listing_checked():
@@ -876,11 +953,15 @@ class RestoreJob:
         # ---- do it
         if self.state_file and os.path.lexists(self.state_file):
             os.unlink(self.state_file)  # an interrupted run must never look finished
+        how = listing_plan(method, wanted is not None, is_empty_dir(self.target, self.skip),
+                           source, self.subfolder)
+        scan = how in ('scan', 'scan+root')
+        need_root = how == 'scan+root'
         thread = None
-        if wanted is None:
+        if how in ('full', 'scan+root'):
             def background():
                 try:
-                    load_listing()
+                    load_listing(recursive=how == 'full')
                 except Exception as exc:  # surfaced by listing_checked()
                     box['error'] = exc
             thread = threading.Thread(target=background)
@@ -894,7 +975,7 @@ class RestoreJob:
 
         t0 = self.now()
         restic_summary, root_node, wanted = self.execute(snap, source, method, restore_argv,
-                                                         get_listing)
+                                                         get_listing, scan, need_root)
         restore_seconds = self.now() - t0
         tot = totals(wanted)
         result['files'], result['bytes'] = tot['files'], tot['bytes']
@@ -911,7 +992,10 @@ class RestoreJob:
             result['verified'] = True
         if self.state_file:
             want_state.update(tot)
-            want_state['top'] = sorted(set(rel.split('/')[0] for rel in wanted))[:1000]
+            # only what is there: restic creates no directory that holds nothing included
+            top = set(rel.split('/')[0] for rel in wanted)
+            want_state['top'] = sorted(name for name in top
+                                       if os.path.lexists(os.path.join(self.target, name)))[:1000]
             want_state['completed'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
             want_state['verified'] = result['verified']
             write_state(self.state_file, want_state)
@@ -927,6 +1011,26 @@ class RestoreJob:
         return result
 
     # -- pieces
+    def staged_tree(self, staged, source, need_root, get_listing, snap):
+        """(root node, entries) of the staged subtree, checked like a listing would be.
+
+        restic < 0.17 restores the source directory itself with its metadata; restic >= 0.17
+        (``snapshot:subfolder`` into the staging directory) does not, so the node then comes
+        from ``get_listing()``. The whole snapshot (``/``) has no root node to apply.
+        """
+        root_node, entries = scan_tree(staged)
+        if need_root:
+            root_node = get_listing()[0]
+        elif source == '/':
+            root_node = None
+        short = snap.get('short_id') or snap['id'][:8]
+        if source != '/' and root_node is None and not self.include:
+            raise Refusal('source_path %s is not a directory in snapshot %s' % (source, short))
+        if root_node is not None and root_node['type'] != 'dir':
+            raise Refusal('source_path %s is a %s in snapshot %s, not a directory'
+                          % (source, root_node['type'], short))
+        return root_node, entries
+
     def check_target(self):
         if os.path.lexists(self.target) and not os.path.isdir(self.target):
             raise Refusal('target %s exists and is not a directory; choose a directory'
@@ -1024,8 +1128,13 @@ class RestoreJob:
                 return doc
         return {}
 
-    def execute(self, snap, source, method, restore_argv, get_listing):
-        """Restore; ``get_listing()`` returns (root node, wanted entries) once it is needed."""
+    def execute(self, snap, source, method, restore_argv, get_listing, scan=False,
+                need_root=False):
+        """Restore; ``get_listing()`` returns (root node, wanted entries) once it is needed.
+
+        With ``scan`` the wanted entries are read from the restored tree instead (see run());
+        ``need_root`` then says that ``get_listing()`` holds the source directory's node.
+        """
         args = restore_argv[len(self.restic.argv([])):]
         if not os.path.isdir(self.target):
             os.makedirs(self.target)
@@ -1036,7 +1145,11 @@ class RestoreJob:
                 if isinstance(doc, dict) and doc.get('message_type') == 'summary':
                     summary = doc
                     break
-            root_node, wanted = get_listing()
+            if scan:
+                wanted = scan_tree(self.target, self.skip)[1]
+                root_node = get_listing()[0] if need_root else None
+            else:
+                root_node, wanted = get_listing()
             apply_dir_metadata(self.target, root_node, {}, own=True)
             return summary, root_node, wanted
         staging = os.path.join(self.target, STAGING_NAME)
@@ -1044,10 +1157,13 @@ class RestoreJob:
             shutil.rmtree(staging)  # left by an interrupted run: ours, start it again
         os.mkdir(staging, 0o700)
         self.restic.run(args)
-        root_node, wanted = get_listing()
         staged = staging if source == '/' or self.subfolder else os.path.join(staging, source.lstrip('/'))
         if self.exclude and (self.include or source != '/'):
             prune_excluded(staged, self.exclude)
+        if scan:
+            root_node, wanted = self.staged_tree(staged, source, need_root, get_listing, snap)
+        else:
+            root_node, wanted = get_listing()
         if os.path.isdir(staged):
             merge_tree(staged, self.target)
         shutil.rmtree(staging)

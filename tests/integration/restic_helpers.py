@@ -110,8 +110,14 @@ def restic(binary, repo, *args, env=None, check=True):
 
 
 def write_tree(root, seed, files=40, max_kib=512, big=()):
-    """A small home-like tree: nested dirs, modes, an owner, a symlink, an empty file."""
+    """A small home-like tree: nested dirs, modes, an owner, a symlink, an empty file.
+
+    The root itself has mode 0751 and, as root, owner 1001: restic >= 0.17 does not give a
+    ``snapshot:subfolder`` target its metadata, the module does.
+    """
     rnd = random.Random(seed)
+    os.makedirs(root, exist_ok=True)
+    os.chmod(root, 0o751)
     for user in ('alice', 'bob'):
         home = os.path.join(root, user)
         os.makedirs(os.path.join(home, '.ssh'), exist_ok=True)
@@ -129,6 +135,7 @@ def write_tree(root, seed, files=40, max_kib=512, big=()):
         if not os.path.lexists(os.path.join(home, 'link')):
             os.symlink('proj0', os.path.join(home, 'link'))
     if os.geteuid() == 0:
+        os.chown(root, 1001, 1001)
         os.chown(os.path.join(root, 'bob'), 1001, 1001)
         os.chown(os.path.join(root, 'bob', 'empty'), 1001, 1001)
     for i, size_mb in enumerate(big):
@@ -178,7 +185,7 @@ class Dataset:
         shutil.copytree(self.snap1, self.snap2, symlinks=True)
         if os.geteuid() == 0:
             # copytree keeps modes but not owners
-            for rel in ('homes/bob', 'homes/bob/empty'):
+            for rel in ('homes', 'homes/bob', 'homes/bob/empty'):
                 os.chown(os.path.join(self.snap2, rel), 1001, 1001)
         # the second day: one new file, one changed, one removed
         with open(os.path.join(self.snap2, 'homes', 'alice', 'day2.txt'), 'w') as h:

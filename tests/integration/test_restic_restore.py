@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 """resilience.dr.restic_restore against real restic repositories on three backends."""
 
+import fnmatch
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import time
 
@@ -47,6 +49,18 @@ def native(world):
     return tuple(int(x) for x in world['version'].split('.')) >= (0, 17, 0)
 
 
+def same_mode_owner(path, reference):
+    got, want = os.lstat(path), os.lstat(reference)
+    return (stat.S_IMODE(got.st_mode), got.st_uid, got.st_gid) == \
+        (stat.S_IMODE(want.st_mode), want.st_uid, want.st_gid)
+
+
+def counts(expected, only=lambda rel: True):
+    """(files, bytes) of the regular files in a tree_digest() result."""
+    files = [v for k, v in expected.items() if v[0] == 'file' and only(k)]
+    return len(files), sum(v[2] for v in files)
+
+
 @pytest.fixture(params=['local', 'rclone-env', 'rclone-alias', 'rest'])
 def backend(request, world, tmp_path):
     """(repository string, environment for the module) for each backend over the same repo."""
@@ -83,6 +97,8 @@ def test_restore_subtree_from_each_backend(world, backend, run, tmp_path):
     assert first['bytes'] == sum(v[2] for v in world['data'].expected[2].values() if v[0] == 'file')
     assert first['rpo_seconds'] >= 0 and first['mb_per_s'] >= 0
     assert not os.path.exists(os.path.join(target, '.restic-restore-staging'))
+    # the target itself gets the source directory's mode and owner
+    assert same_mode_owner(target, world['data'].homes(2))
 
     second = run('restic_restore', args)
     assert second['changed'] is False, second.get('msg')
@@ -171,6 +187,27 @@ def test_source_path_must_match_one_directory(world, run, tmp_path):
                     if k.startswith('alice/'))
     got = tree_digest(target)
     assert got == expected
+    assert (alice['files'], alice['bytes']) == counts(expected)
+    assert same_mode_owner(target, os.path.join(world['data'].homes(2), 'alice'))
+
+
+@pytest.mark.parametrize('pattern', ['f00*.bin', 'day2.txt'])
+def test_include_only_counts_and_idempotence(world, run, tmp_path, pattern):
+    """Counts come from what restic restored; the next run finds everything in place (also
+    when only some top-level directories hold a match: day2.txt is only in alice)."""
+    target = str(tmp_path / 't')
+    args = module_args(world['binary'], world['repo'], target, include=[pattern])
+    res = run('restic_restore', args)
+    assert not res.failed, res.get('msg')
+    want = dict((k, v) for k, v in world['data'].expected[2].items()
+                if fnmatch.fnmatchcase(os.path.basename(k), pattern))
+    assert want
+    got = dict((k, v) for k, v in tree_digest(target).items() if v[0] != 'dir')
+    assert got == want
+    assert (res['files'], res['bytes']) == counts(want)
+    again = run('restic_restore', args)
+    assert again['changed'] is False, again.get('msg')
+    assert (again['files'], again['bytes']) == counts(want)
 
 
 def test_include_exclude(world, run, tmp_path):
@@ -308,4 +345,6 @@ def test_interrupted_restore_finishes_on_rerun(world, big_world, run, tmp_path):
     assert not res.failed, res.get('msg')
     assert res['changed'] is True
     assert tree_digest(target) == big_world['data'].expected[2]
+    # the target already held files: the counts still cover exactly the snapshot's subtree
+    assert (res['files'], res['bytes']) == counts(big_world['data'].expected[2])
     assert run('restic_restore', dict(args, limit_download=None, verify=True))['changed'] is False

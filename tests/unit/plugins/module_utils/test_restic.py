@@ -174,3 +174,78 @@ def test_state_matching_and_redaction():
     assert not R.RestoreJob.state_matches(None, want)
     assert R.redact_repository('rest:https://u:secret@h:8000/r') == 'rest:https://u:***@h:8000/r'
     assert R.redact_repository('rclone:gdrive:backups/x') == 'rclone:gdrive:backups/x'
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_parse_one_level_listing(version):
+    """``restic ls --json <id> <dir>`` without --recursive: the source node for the target."""
+    root, entries = R.parse_listing(fixture('ls_homes_top_%s.ndjson' % version), HOMES)
+    assert root is not None and root['type'] == 'dir' and root['mode'] == 0o755
+    assert set(entries) == {'alice', 'bob'}  # direct children only
+
+
+def _fixture_tree(root):
+    """The homes tree that capture.sh backs up, built on disk (what restic restores)."""
+    os.makedirs(os.path.join(root, 'alice', '.ssh'))
+    os.makedirs(os.path.join(root, 'bob'))
+    with open(os.path.join(root, 'alice', 'notes.txt'), 'w') as handle:
+        handle.write('hello\n')
+    os.chmod(os.path.join(root, 'alice', 'notes.txt'), 0o600)
+    with open(os.path.join(root, 'bob', 'zeros.bin'), 'wb') as handle:
+        handle.write(b'\0' * 70000)
+    os.symlink('notes.txt', os.path.join(root, 'alice', 'link'))
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_scan_tree_counts_like_the_listing(version, tmp_path):
+    root = str(tmp_path / 'homes')
+    _fixture_tree(root)
+    listed_root, listed = R.parse_listing(fixture('ls_homes_%s.ndjson' % version), HOMES)
+    open(os.path.join(root, R.DEFAULT_STATE_FILE), 'w').close()
+    os.mkdir(os.path.join(root, R.STAGING_NAME))
+    scanned_root, scanned = R.scan_tree(root, skip={R.DEFAULT_STATE_FILE, R.STAGING_NAME})
+    assert scanned_root['type'] == listed_root['type'] == 'dir'
+    assert set(scanned) == set(listed)
+    assert dict((k, n['type']) for k, n in scanned.items()) == \
+        dict((k, n['type']) for k, n in listed.items())
+    assert R.totals(scanned) == R.totals(listed) == {'files': 2, 'bytes': 70006, 'entries': 6}
+    assert scanned['alice/notes.txt']['mode'] == 0o600
+    assert scanned['alice/link']['size'] == 0  # a symlink's own size is not file bytes
+    # a file where a directory was expected, and nothing at all
+    assert R.scan_tree(os.path.join(root, 'bob', 'zeros.bin'))[0]['type'] == 'file'
+    assert R.scan_tree(os.path.join(root, 'nothing')) == (None, {})
+
+
+def test_scan_tree_keeps_special_bits_and_owner(tmp_path):
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    os.chmod(str(shared), 0o2775)
+    os.utime(str(shared), ns=(1500000000123456789, 1500000000123456789))
+    root, entries = R.scan_tree(str(tmp_path))
+    node = entries['shared']
+    assert node['mode'] == 0o2775 and node['mtime_ns'] == 1500000000123456789
+    assert (node['uid'], node['gid']) == (os.getuid(), os.getgid())
+
+
+def test_is_empty_dir(tmp_path):
+    skip = {R.DEFAULT_STATE_FILE, R.STAGING_NAME}
+    assert R.is_empty_dir(str(tmp_path / 'absent'), skip)
+    assert R.is_empty_dir(str(tmp_path), skip)
+    (tmp_path / R.STAGING_NAME).mkdir()
+    assert R.is_empty_dir(str(tmp_path), skip)
+    (tmp_path / 'x').write_text('')
+    assert not R.is_empty_dir(str(tmp_path), skip)
+    assert not R.is_empty_dir(str(tmp_path / 'x'), skip)  # a file is no empty directory
+
+
+@pytest.mark.parametrize('method,loaded,empty,source,subfolder,expected', [
+    ('native', True, True, HOMES, True, 'loaded'),       # verify/delete/check/diff
+    ('native', False, True, HOMES, True, 'scan+root'),   # 0.17+, fresh target
+    ('native', False, True, '/', True, 'scan'),          # whole snapshot: no root node
+    ('native', False, False, HOMES, True, 'full'),       # target already holds files
+    ('staging', False, False, HOMES, False, 'scan'),     # 0.14: the staged subtree
+    ('staging', False, True, '/', False, 'scan'),
+    ('staging', False, False, HOMES, True, 'scan+root'),  # 0.17+ with include and exclude
+])
+def test_listing_plan(method, loaded, empty, source, subfolder, expected):
+    assert R.listing_plan(method, loaded, empty, source, subfolder) == expected
