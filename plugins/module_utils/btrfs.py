@@ -1225,6 +1225,62 @@ def scrub_result(status):
     }
 
 
+# ``dmesg --time-format iso``: "2026-11-22T15:23:07,906062+00:00 BTRFS warning (device loop0):
+# scrub: checksum error at logical ... (path: doomed.bin)".  The kernel names the file only for
+# data it could not read or repair; the path is relative to the filesystem's top level.
+_KLOG_LINE = re.compile(r'^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:[,.]\d+)?(?P<tz>[+-]\d\d:?\d\d|Z)?'
+                        r'\s+BTRFS \w+ \(device (?P<dev>[^)]+)\): (?P<msg>.*)$')
+_KLOG_PATH = re.compile(r'\(path: (?P<path>.*)\)\s*$')
+
+
+def parse_kernel_log_paths(text, devices=None, since=None):
+    """Files that BTRFS error lines in the kernel log name, as ``[{path, errors, kinds}]``.
+
+    ``devices`` keeps lines of those kernel device names only (the filesystem's members);
+    ``since`` (epoch) keeps lines logged at or after it (this scrub, not an old one).
+    """
+    found = {}
+    for line in text.splitlines():
+        m = _KLOG_LINE.match(line.strip())
+        if not m:
+            continue
+        if devices and m.group('dev') not in devices:
+            continue
+        if since is not None and parse_since(m.group('ts') + (m.group('tz') or '')) < int(since):
+            continue
+        path = _KLOG_PATH.search(m.group('msg'))
+        if not path:
+            continue
+        kind = m.group('msg').split(' at logical')[0]
+        if kind.startswith('scrub: '):
+            kind = kind[len('scrub: '):]
+        entry = found.setdefault(path.group('path'), {'path': path.group('path'), 'errors': 0,
+                                                      'kinds': []})
+        entry['errors'] += 1
+        if kind not in entry['kinds']:
+            entry['kinds'].append(kind)
+    return [found[k] for k in sorted(found)]
+
+
+def describe_affected(files, limit=10):
+    """``affected_files`` as one line for a message."""
+    if files is None:
+        return 'unknown (the kernel log could not be read; see dmesg)'
+    if not files:
+        return 'none named by the kernel'
+    names = [f['path'] for f in files[:limit]]
+    more = len(files) - len(names)
+    return ', '.join(names) + (' and %d more' % more if more > 0 else '')
+
+
+def member_kernel_names(uuid, root='/sys/fs/btrfs'):
+    """Kernel names (``loop0``, ``bcache2``) of a mounted filesystem's members, from sysfs."""
+    try:
+        return sorted(os.listdir(os.path.join(root, uuid, 'devices')))
+    except OSError:
+        return []
+
+
 def scrub_fresh(status, threshold):
     """True when the last scrub finished (not aborted) at or after ``threshold`` (epoch)."""
     return bool(status and status['status'] == 'finished'
@@ -1325,6 +1381,16 @@ class ScrubManager:
         result.update(dict((k, result['scrub'][k]) for k in (
             'status', 'bytes_scrubbed', 'corrected_errors', 'uncorrectable_errors',
             'duration_seconds', 'started', 'finished')))
+        result['affected_files'] = []
+        if (after['uncorrectable_errors'] or after['corrected_errors']) and not self.module.check_mode:
+            result['affected_files'] = self.affected_files(result['uuid'], after['started_epoch'])
         result['commands'] = self.runner.executed
         result['failed_uncorrectable'] = bool(after['uncorrectable_errors'])
         return result
+
+    def affected_files(self, uuid, since):
+        """Files the kernel named while scrubbing; None when the kernel log cannot be read."""
+        rc, out, _err = self.runner.run(['dmesg', '--time-format', 'iso'], check=False)
+        if rc != 0:
+            return None
+        return parse_kernel_log_paths(out, member_kernel_names(uuid) if uuid else None, since)

@@ -137,6 +137,18 @@ scrub:
   description: The full result, including the raw counters of C(btrfs scrub status -R).
   returned: always
   type: dict
+affected_files:
+  description:
+    - Files the kernel named in its log while scrubbing (C(dmesg --time-format iso), lines of
+      the filesystem's member devices logged since the scrub started), with the number of error
+      lines and their kinds (C(checksum error), C(i/o error)). Paths are relative to the
+      filesystem's top level.
+    - The kernel names files only for data it could not repair or read, so corrected errors
+      usually leave this empty. Null when the kernel log could not be read.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: homes/alice/model.bin, errors: 2, kinds: [checksum error]}]
 previous:
   description: The scrub status found before this run.
   returned: always
@@ -164,7 +176,7 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs import (
-    ScrubManager, parse_age, parse_since)
+    ScrubManager, describe_affected, parse_age, parse_since)
 
 
 def main():
@@ -197,11 +209,12 @@ def main():
         result = ScrubManager(module, runner, module.params).run()
         if result.pop('failed_uncorrectable') and module.params['fail_on_uncorrectable']:
             module.fail_json(msg='scrub of %s found %d uncorrectable error(s); data is damaged. '
-                                 'Next: check `btrfs device stats %s` and dmesg for the files, '
-                                 'restore them from backup (set fail_on_uncorrectable: false to '
-                                 'only report)' % (result['mountpoint'],
-                                                   result['uncorrectable_errors'],
-                                                   result['mountpoint']), **result)
+                                 'Affected files: %s. Next: restore them from backup, check `btrfs '
+                                 'device stats %s` (set fail_on_uncorrectable: false to only '
+                                 'report)' % (result['mountpoint'],
+                                              result['uncorrectable_errors'],
+                                              describe_affected(result['affected_files']),
+                                              result['mountpoint']), **result)
         return result
 
     run_module(module, work)

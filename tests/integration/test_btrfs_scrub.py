@@ -144,12 +144,16 @@ def test_uncorrectable_fails_unless_report_only(pool, run):
     assert res.failed
     assert 'uncorrectable' in res['msg'] and 'fail_on_uncorrectable' in res['msg']
     assert res['uncorrectable_errors'] >= 1
+    # The kernel names the damaged file; the module passes it on, in the result and the message.
+    assert [f['path'] for f in res['affected_files']] == ['doomed.bin']
+    assert 'doomed.bin' in res['msg']
 
     report = run('btrfs_scrub', {'mountpoint': mnt, 'max_age': '1h',
                                  'fail_on_uncorrectable': False})
     assert not report.failed, report.get('msg')
     assert report['changed'] is False
     assert report['uncorrectable_errors'] >= 1
+    assert [f['path'] for f in report['affected_files']] == ['doomed.bin']
 
 
 def test_started_returns_at_once_and_cancelled(pool, run):

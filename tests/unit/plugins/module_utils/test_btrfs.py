@@ -301,3 +301,31 @@ def test_scrub_never_614():
 
 def test_version_614():
     assert btrfs.parse_version(fixture('v6.14_version.txt')) == (6, 14)
+
+
+# -- kernel log: the files a scrub could not repair --------------------------------------------
+
+def _dmesg_fixture():
+    return fixture("dmesg_iso_scrub_errors_k6.18.txt")
+
+
+def test_kernel_log_names_the_unrepairable_file():
+    files = btrfs.parse_kernel_log_paths(_dmesg_fixture(), devices=['loop0'])
+    assert files == [{'path': 'doomed.bin', 'errors': 4, 'kinds': ['checksum error']}]
+
+
+def test_kernel_log_filters_by_device_and_time():
+    text = _dmesg_fixture()
+    assert btrfs.parse_kernel_log_paths(text, devices=['bcache0']) == []
+    # The fixed-up errors (15:22:58) name no file; the unrepairable ones were at 15:23:07.
+    since = btrfs.parse_since('2026-11-22T15:23:08+00:00')
+    assert btrfs.parse_kernel_log_paths(text, since=since) == []
+    since = btrfs.parse_since('2026-11-22T15:23:07+00:00')
+    assert [f['path'] for f in btrfs.parse_kernel_log_paths(text, since=since)] == ['doomed.bin']
+
+
+def test_describe_affected():
+    assert btrfs.describe_affected(None).startswith('unknown')
+    assert btrfs.describe_affected([]) == 'none named by the kernel'
+    many = [{'path': 'f%d' % i} for i in range(12)]
+    assert btrfs.describe_affected(many).endswith('f9 and 2 more')
