@@ -22,6 +22,8 @@ CACHE = '/dev/disk/by-partlabel/ml-bcache'
 TRAIN = {'cache_device': CACHE, 'backing_devices': HDDS, 'cache_mode': 'writeback',
          'sequential_cutoff': '0', 'writeback_percent': 40, 'persist': True}
 SUMS = {}
+# Slow HDDs behind the fast NVMe cache: 48 MiB of dirty data per HDD take >= 8 s to flush.
+HDD_WRITE_MB_PER_S = 6
 
 
 def bc(vm, args, check=False, diff=False):
@@ -85,7 +87,8 @@ def flush_and_unmount(vm):
 @pytest.fixture(scope='module')
 def vm(lab_factory):
     lab = lab_factory('bcache')
-    machine = lab.boot('train', data_disks_mb=[1024] * 4, nvme_mb=1024, nvme_os_partition_mb=128)
+    machine = lab.boot('train', data_disks_mb=[1024] * 4, nvme_mb=1024, nvme_os_partition_mb=128,
+                       hdd_write_mb_per_s=HDD_WRITE_MB_PER_S)
     make_cache_partition(machine)
     return machine
 
@@ -174,13 +177,19 @@ def test_tunables_survive_a_reboot(vm):
 def test_dirty_detach_fails_on_short_timeout_and_flushes_on_a_long_one(vm):
     # Hold writeback so that the cache really keeps dirty data, and switch off bcache's
     # congestion bypass (under TCG the emulated NVMe looks "congested" and writes would go
-    # straight to the HDDs), then write enough that the flush takes longer than 1 s.
+    # straight to the HDDs), then write 192 MiB: 48 MiB per HDD, which at the VM's throttled
+    # HDD speed (HDD_WRITE_MB_PER_S) needs far longer than the short flush_timeout below.  An
+    # unthrottled host once wrote it all back within 1 s.
     vm.ssh('for d in %s; do echo 0 > /sys/block/$d/bcache/writeback_running; done; '
            'for c in /sys/fs/bcache/*-*; do echo 0 > $c/congested_write_threshold_us; '
            'echo 0 > $c/congested_read_threshold_us; done' % ' '.join(KERNEL_NAMES))
     write_file(vm, 'dirty.bin', 192)
     assert set(sysfs_backing(vm, 'state').values()) == {'dirty'}
     cset = info(vm)['cache_sets'][0]['uuid']
+
+    # No flush at all is refused outright, naming the option.
+    none = bc(vm, {'backing_devices': HDDS, 'state': 'detached', 'flush_timeout': 0})
+    assert none.failed and none.get('refused') and none['option'] == 'flush_timeout', none
 
     short = bc(vm, {'backing_devices': HDDS, 'state': 'detached', 'flush_timeout': 1})
     assert short.failed, short

@@ -26,6 +26,10 @@ class LabError(RuntimeError):
     """A lab operation failed; the message carries what to look at (console tail, log)."""
 
 
+class BootStalled(LabError):
+    """A boot went silent on the console without reaching SSH (a hung TCG guest)."""
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -136,18 +140,21 @@ class Lab:
         return VM(self, name)
 
     def boot(self, name, data_disks_mb=(), nvme_mb=None, nvme_os_partition_mb=None,
-             memory_mb=2048, cpus=2, wait=True, timeout=600):
+             memory_mb=2048, cpus=2, wait=True, timeout=600, hdd_write_mb_per_s=None):
         """Define VM ``name`` with fresh disks and boot it.
 
         ``nvme_os_partition_mb`` lays a GPT with one partition (the "OS partition" of the
         reference layout, where the installer would put the OS) on the NVMe, leaving the
-        rest free for the ``ml-bcache`` partition.
+        rest free for the ``ml-bcache`` partition.  ``hdd_write_mb_per_s`` throttles writes to
+        each data disk (qemu block throttling), like a slow HDD behind a fast cache: a flush
+        then takes a time the test can rely on, whatever the host's disks do.
         """
         vm_dir = os.path.join(self.directory, name)
         os.makedirs(vm_dir, exist_ok=True)
         spec = {'memory_mb': memory_mb, 'cpus': cpus, 'data_disks_mb': list(data_disks_mb),
                 'nvme_mb': nvme_mb, 'nvme_os_partition_mb': nvme_os_partition_mb,
-                'ssh_port': _free_port(), 'pid': None, 'removed_disks': []}
+                'ssh_port': _free_port(), 'pid': None, 'removed_disks': [],
+                'hdd_write_mb_per_s': hdd_write_mb_per_s}
         self.state['vms'][name] = spec
         self.save()
         vm = VM(self, name)
@@ -315,17 +322,39 @@ class VM:
                 continue
             # A serial gives each disk a stable /dev/disk/by-id/virtio-hddN name, like the
             # by-id names a real inventory should use; vdX letters shift when a disk is gone.
-            argv += ['-drive', 'file=%s,if=none,id=hdd%d,format=raw,cache=unsafe'
-                     % (self.disk_path(index), index),
+            throttle = ''
+            if spec.get('hdd_write_mb_per_s'):
+                throttle = ',throttling.bps-write=%d' % (spec['hdd_write_mb_per_s'] * 1024 * 1024)
+            argv += ['-drive', 'file=%s,if=none,id=hdd%d,format=raw,cache=unsafe%s'
+                     % (self.disk_path(index), index, throttle),
                      '-device', 'virtio-blk-pci,drive=hdd%d,serial=hdd%d' % (index, index)]
         if spec.get('nvme_mb'):
             argv += ['-drive', 'file=%s,if=none,id=nvm,format=raw,cache=unsafe' % self.nvme_path,
                      '-device', 'nvme,drive=nvm,serial=labnvme0']
         return argv
 
+    # Under TCG on an overloaded host a guest now and then hangs early in boot ("rcu_preempt
+    # kthread timer wakeup didn't happen"): its console falls silent and SSH never comes.  A
+    # boot whose console is silent this long without SSH is power-cycled, once.
+    BOOT_STALL_SECONDS = 240
+
     def start(self, wait=True, timeout=600):
         if self.running():
             return
+        self._launch()
+        if not wait:
+            return
+        try:
+            self.wait_ssh(timeout)
+        except BootStalled as stalled:
+            self.spec['boot_retries'] = self.spec.get('boot_retries', 0) + 1
+            self.lab.save()
+            print('lab: %s; power-cycling it once' % stalled, flush=True)
+            self.stop(hard=True)
+            self._launch()
+            self.wait_ssh(timeout)
+
+    def _launch(self):
         # Keep the console of earlier boots for post-mortems; start a new one per boot.
         if os.path.exists(self.console_log):
             os.replace(self.console_log, self.console_log + '.prev')
@@ -339,8 +368,6 @@ class VM:
         deadline = time.time() + 10
         while time.time() < deadline and proc.poll() is None and self.dir not in _cmdline(proc.pid):
             time.sleep(0.05)
-        if wait:
-            self.wait_ssh(timeout)
 
     def stop(self, hard=False, timeout=60):
         """Shut down (``hard``: kill qemu at once, a power cut)."""
@@ -394,12 +421,25 @@ class VM:
         except OSError:
             return '(no console log)'
 
+    def _console_size(self):
+        try:
+            return os.path.getsize(self.console_log)
+        except OSError:
+            return 0
+
     def wait_ssh(self, timeout=600):
         deadline = time.time() + timeout
+        size, quiet_since = self._console_size(), time.time()
         while time.time() < deadline:
             if not self.running():
                 raise LabError('qemu for %s exited during boot; console tail:\n%s'
                                % (self.name, self.console_tail()))
+            if self._console_size() != size:
+                size, quiet_since = self._console_size(), time.time()
+            elif time.time() - quiet_since > self.BOOT_STALL_SECONDS:
+                raise BootStalled('boot of %s stalled: no console output for %ds and no SSH; '
+                                  'console tail:\n%s' % (self.name, self.BOOT_STALL_SECONDS,
+                                                         self.console_tail(15)))
             try:
                 proc = subprocess.run(self.ssh_argv('true'), capture_output=True, timeout=30)
                 if proc.returncode == 0:
