@@ -25,6 +25,7 @@ USERS = [{'name': 'alice', 'uid': 1000}, {'name': 'bob', 'uid': 1001}]
 HDD_IDS = ['/dev/disk/by-id/virtio-hdd%d' % i for i in range(4)]
 NVME = '/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_labnvme0'
 RESTIC_PASSWORD = 'lab-only-restic-password'
+SERVER_CONFIG_DIR = '/root/train-server'
 
 
 def _free_port():
@@ -92,6 +93,8 @@ class TrainLab:
             'train_backups_check_subset': '1%',
             'train_workloads_apt_update_cache': False,
             'train_verify_restic_max_age_seconds': 86400,
+            # The setup scripts' config.sh: backed up, and brought back by recover-os-disk.yml.
+            'train_backups_extra_config_paths': [SERVER_CONFIG_DIR],
         }
 
     def write_inventory(self):
@@ -102,9 +105,6 @@ class TrainLab:
             json.dump(doc, handle, indent=2)
         with open(os.path.join(self.inventory_dir, 'group_vars', 'train_servers.yml'), 'w') as h:
             json.dump(self.lab_vars(), h, indent=2)
-        if self.layout == 'separate':
-            # The cache NVMe is not the OS disk: lay the ml-bcache partition over all of it.
-            pass
         return self.inventory_dir
 
     # -- running Ansible ---------------------------------------------------------------------
@@ -164,6 +164,28 @@ class TrainLab:
                            "| xargs -0 sha256sum"]
         return self.vm.ssh('\n'.join(script)).stdout
 
+    def write_server_config(self):
+        """The setup scripts' config.sh, server-local configuration the backups must hold."""
+        text = 'USERS="%s"\nFIRST_UID=1000\nBTRFS_RAID_LEVEL=raid10\n' % ' '.join(
+            u['name'] for u in USERS)
+        self.vm.ssh('install -d -m 700 %s && cat > %s/config.sh' % (SERVER_CONFIG_DIR,
+                                                                 SERVER_CONFIG_DIR), input=text)
+        return text
+
+    def lose_os_disk(self, nvme=None, remove_hdd=None, restore_hdd=None):
+        """Power cut, then the operator's fresh OS on a new disk.  ``nvme`` (default: the
+        reference layout) replaces the NVMe too, taking the cache with it."""
+        nvme = self.layout == 'shared' if nvme is None else nvme
+        self.vm.power_cut()
+        self.vm.replace_os_disk(start=False)
+        if nvme:
+            self.vm.replace_nvme(start=False)
+        if remove_hdd is not None:
+            self.vm.remove_disk(remove_hdd, start=False)
+        if restore_hdd is not None:
+            self.vm.restore_disk(restore_hdd, start=False)
+        self.vm.start()
+
     def flush_cache(self, timeout=300):
         """Write back every dirty block (the 'clean cache' case of the reference layout)."""
         self.vm.ssh(
@@ -196,16 +218,13 @@ def demo(name='demo', layout='shared', keep=False):
                                                   'train_backups_init_repository': True})
         say('writing sample data into the homes and recording checksums')
         manifest = train.write_sample_data()
+        train.write_server_config()
         say('taking a backup, then flushing the cache (it is clean when the disk dies)')
         train.vm.ssh('systemctl start resilience-dr-backup.service')
         train.flush_cache()
-        say('FAILURE: the OS disk dies; in the reference layout the NVMe (OS + ml-bcache) goes too')
-        train.vm.power_cut()
-        train.vm.replace_os_disk(start=False)
-        if layout == 'shared':
-            train.vm.replace_nvme(start=False)
-        say('the operator installs a fresh OS (a blank base image) and boots it')
-        train.vm.start()
+        say('FAILURE: the OS disk dies; in the reference layout the NVMe (OS + ml-bcache) goes '
+            'too. The operator installs a fresh OS (a blank base image) and boots it')
+        train.lose_os_disk()
         train.install_manifest(manifest)
         say('RECOVERY: ansible-playbook playbooks/recover-os-disk.yml -i <lab inventory>')
         rc, output, seconds = train.playbook(
