@@ -8,9 +8,12 @@
 #   build        ansible-galaxy collection build + install of the tarball
 #   lab          pytest -m lab: lab VMs under qemu (smoke, bcache, end-to-end)
 #   molecule     molecule test for every role that has a scenario
-#   e2e          pytest -m e2e: break-then-recover scenarios in lab VMs
+#   e2e          pytest -m 'e2e and not variant': the headline break-then-recover flow in a
+#                lab VM (blank disks refused; OS disk + NVMe lost, recovered, rebooted, re-run)
+#   variants     pytest -m e2e: the same flow, then its variants (layout 1 with a surviving
+#                dirty cache, a missing HDD, a dirty cache lost with the NVMe)
 # With no arguments: the tiers CI gates on (DEFAULT below); `scripts/test.sh all` adds the
-# long VM scenario tiers (molecule, e2e).
+# long VM scenario tiers (molecule, variants), which do not fit CI's time next to the rest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -21,8 +24,8 @@ export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections"
 export RESILIENCE_LAB_OWNER=$$
 python3 tests/lab/labctl.py gc >/dev/null
 
-DEFAULT=(sanity lint unit integration build lab)
-ALL=("${DEFAULT[@]}" molecule e2e)
+DEFAULT=(sanity lint unit integration build lab e2e)
+ALL=(sanity lint unit integration build lab molecule variants)
 TIERS=("$@")
 [ ${#TIERS[@]} -gt 0 ] || TIERS=("${DEFAULT[@]}")
 [ "${TIERS[*]}" = all ] && TIERS=("${ALL[@]}")
@@ -54,7 +57,8 @@ tier_build() {
   ANSIBLE_COLLECTIONS_PATH=$PWD/.build/dist/installed ansible-doc -l resilience.dr 2>/dev/null | grep -c "^resilience.dr"
 }
 tier_lab() { pytest_tier -q -m 'lab and not e2e' tests; }
-tier_e2e() { pytest_tier -q -m e2e tests; }
+tier_e2e() { pytest_tier -q -m 'e2e and not variant' tests; }
+tier_variants() { pytest_tier -q -m e2e tests; }
 tier_molecule() {
   local rc=0 role
   for scenario in roles/*/molecule/default/molecule.yml; do
