@@ -200,6 +200,16 @@ class TrainLab:
 
     # -- teardown -----------------------------------------------------------------------------
     def destroy(self):
+        # Keep the recovery reports and playbook logs (tests/output is CI's artifact folder).
+        keep = os.path.join(REPO, 'tests', 'output', 'lab-%s' % self.name)
+        shutil.rmtree(keep, ignore_errors=True)
+        os.makedirs(keep)
+        reports = os.path.join(self.lab.directory, 'reports')
+        if os.path.isdir(reports):
+            shutil.copytree(reports, os.path.join(keep, 'reports'))
+        for name in os.listdir(self.lab.directory):
+            if name.endswith('.log'):
+                shutil.copy2(os.path.join(self.lab.directory, name), keep)
         if self.rest and self.rest.poll() is None:
             self.rest.kill()
             self.rest.wait()
