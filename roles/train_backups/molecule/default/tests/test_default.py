@@ -57,15 +57,16 @@ def test_runs_prune_and_restore(host):
     assert not host.run('ls /mnt/storage/snapshots | grep backup_').stdout.strip()
     assert host.service('resilience-dr-backup.service').systemd_properties['Result'] == 'success'
 
-    homes = host.ansible('resilience.dr.restic_restore', {
+    # testinfra passes module_args to ``ansible -a`` as one string: JSON, like a playbook's dict.
+    homes = host.ansible('resilience.dr.restic_restore', json.dumps({
         'repository': REPO, 'password_file': '/root/.restic-password',
         'source_path': '*/snapshots/backup_*/homes', 'target': '/srv/restore/homes',
-        'verify': True}, check=False, become=True)
+        'verify': True}), check=False, become=True)
     assert homes.get('failed') is not True, homes
     assert homes['method'] == 'native'
-    config = host.ansible('resilience.dr.restic_restore', {
+    config = host.ansible('resilience.dr.restic_restore', json.dumps({
         'repository': REPO, 'password_file': '/root/.restic-password',
-        'source_path': '/root/train-server', 'target': '/srv/restore/train-server'},
+        'source_path': '/root/train-server', 'target': '/srv/restore/train-server'}),
         check=False, become=True)
     assert config.get('failed') is not True, config
     host.run_expect([0], 'diff -r -x .restic-restore.json /mnt/storage/homes /srv/restore/homes')
