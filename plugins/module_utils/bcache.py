@@ -542,6 +542,9 @@ def gather_info(runner, sysfs):
     for dev in info['backing_devices']:
         sb = by_name.get(dev['name'])
         dev['superblock_cset_uuid'] = sb['cset_uuid'] if sb else None
+        # What the superblock recorded (clean, dirty...): for a device waiting for a lost cache
+        # the only record of whether that cache held dirty data for it.
+        dev['superblock_state'] = sb['superblock_state'] if sb else None
         dev['missing_cache_set_uuid'] = (sb['cset_uuid'] if sb and dev['waiting_for_cache']
                                          else None)
     info['unregistered'] = [sb for sb in superblocks if sb['name'] not in registered]

@@ -103,6 +103,12 @@ backing_devices:
     waiting_for_cache:
       description: Registered but not started because its cache set is missing.
       type: bool
+    superblock_state:
+      description:
+        - The cache state its bcache superblock records (C(clean), C(dirty), C(detached),
+          C(inconsistent)). For a device waiting for a lost cache, C(dirty) means that cache
+          held writes for it that never reached the HDD.
+      type: str
     missing_cache_set_uuid:
       description: The cache set it waits for (from its superblock).
       type: str

@@ -12,7 +12,8 @@ it.  Each step starts from the server the previous one left, so one provisioning
 4. an HDD is missing as well: refused unless degraded mounting is allowed, and then mounted
    degraded with the report flagging it;
 5. the NVMe dies while the cache is dirty: refused unless the loss is accepted, and then the
-   report states the loss and what the scrub found, never a plain success.
+   report states the loss and what the scrub found, never a plain success.  (This step needs
+   only a provisioned server: ``-k dirty`` runs it alone.)
 
 CI (make test) runs steps 1 and 2; steps 3 to 5 are marked ``variant`` and run with make
 variants / make test-all, on top of the same flow.  The demo (make demo) runs step 2 through
@@ -253,12 +254,16 @@ def test_missing_hdd_is_refused_then_mounted_degraded_when_allowed(separate):
 # -- 5. the NVMe dies while the cache is dirty ---------------------------------------------------
 
 @pytest.mark.variant
-def test_dirty_cache_loss_is_refused_then_reported_never_silent(separate):
-    train = separate
+def test_dirty_cache_loss_is_refused_then_reported_never_silent(provisioned):
+    # Last in the chain (after the steps above HDD 3 is still missing, hence allow_degraded);
+    # it needs only a provisioned server, so `-k dirty` runs it on its own.
+    train = provisioned
+    # Hold writeback so the new data really sits dirty on the cache when the NVMe dies.
+    train.vm.ssh('for d in /sys/block/bcache*/bcache; do echo 0 > $d/writeback_running; done')
     write_more(train, 'dirty.bin', megabytes=32)
     states = train.vm.ssh('cat /sys/block/bcache*/bcache/state').stdout.split()
     assert 'dirty' in states, states
-    train.lose_os_disk(nvme=True)  # HDD 3 stays missing: the array is still degraded
+    train.lose_os_disk(nvme=True)
     extra = dict(VARIANT, train_storage_allow_degraded=True)
     assert_refused(train, extra, 'train_storage_accept_dirty_cache_loss')
     # Refused before any change: the HDDs still wait for their cache.

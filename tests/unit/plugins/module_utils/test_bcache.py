@@ -404,3 +404,33 @@ def test_persist_rule_is_planned_once(tmp_path):
     again = planner(tmp_path / 'b', 'attached-clean', facts, sequential_cutoff='4M',
                     writeback_percent=10, persist=True, persist_text=manager.persist_after)
     assert again.plan.as_list() == []
+
+
+class CapturedRunner(FakeRunner):
+    """Answers blkid and bcache-super-show with outputs captured in a lab VM (Debian 13)."""
+
+    def __init__(self, blkid_text, super_show_by_device):
+        self.blkid_text = blkid_text
+        self.super_show = super_show_by_device
+
+    def run(self, argv, check=True, **kwargs):
+        if argv[0].endswith('blkid'):
+            return 0, self.blkid_text, ''
+        if argv[0].endswith('bcache-super-show'):
+            return 0, self.super_show[argv[-1]], ''
+        raise AssertionError('unexpected command %s' % argv)
+
+
+def test_info_reports_what_the_superblocks_recorded_for_devices_waiting_for_a_lost_cache(tmp_path):
+    """The only record of dirty data on a lost cache is the backing superblock's state."""
+    names = ['vdb', 'vdc', 'vdd', 'vde']
+    blkid_text = ''.join(fixture('trixie', 'backing.blkid-export.txt').replace('/dev/vdb', '/dev/' + n)
+                         + '\n' for n in names)
+    runner = CapturedRunner(blkid_text, dict(
+        ('/dev/' + n, fixture('trixie', 'backing-waiting-%s.super-show.txt' % n)) for n in names))
+    info = bcache.gather_info(runner, sysfs_tree(tmp_path, 'waiting-for-cache'))
+    recorded = dict((d['name'], d['superblock_state']) for d in info['backing_devices'])
+    expected = dict((n, super_show('backing-waiting-%s' % n)['cache_state']) for n in names)
+    assert recorded == expected
+    assert 'dirty' in recorded.values()
+    assert all(d['waiting_for_cache'] for d in info['backing_devices'])
