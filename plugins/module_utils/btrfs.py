@@ -1384,6 +1384,7 @@ class ScrubManager:
         result['affected_files'] = []
         if (after['uncorrectable_errors'] or after['corrected_errors']) and not self.module.check_mode:
             result['affected_files'] = self.affected_files(result['uuid'], after['started_epoch'])
+        result['affected_summary'] = describe_affected(result['affected_files'])
         result['commands'] = self.runner.executed
         result['failed_uncorrectable'] = bool(after['uncorrectable_errors'])
         return result

@@ -149,6 +149,12 @@ affected_files:
   type: list
   elements: dict
   sample: [{path: homes/alice/model.bin, errors: 2, kinds: [checksum error]}]
+affected_summary:
+  description: RV(affected_files) as one line for a message or a report (the paths, C(none named
+    by the kernel), or C(unknown) when the kernel log could not be read).
+  returned: always
+  type: str
+  sample: homes/alice/model.bin, homes/bob/notes.txt
 previous:
   description: The scrub status found before this run.
   returned: always
@@ -176,7 +182,7 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs import (
-    ScrubManager, describe_affected, parse_age, parse_since)
+    ScrubManager, parse_age, parse_since)
 
 
 def main():
@@ -213,7 +219,7 @@ def main():
                                  'device stats %s` (set fail_on_uncorrectable: false to only '
                                  'report)' % (result['mountpoint'],
                                               result['uncorrectable_errors'],
-                                              describe_affected(result['affected_files']),
+                                              result['affected_summary'],
                                               result['mountpoint']), **result)
         return result
 

@@ -154,6 +154,7 @@ def test_uncorrectable_fails_unless_report_only(pool, run):
     assert report['changed'] is False
     assert report['uncorrectable_errors'] >= 1
     assert [f['path'] for f in report['affected_files']] == ['doomed.bin']
+    assert report['affected_summary'] == 'doomed.bin'
 
 
 def test_started_returns_at_once_and_cancelled(pool, run):
