@@ -490,6 +490,19 @@ def listing_plan(method, loaded, target_empty, source, subfolder):
     return 'scan'
 
 
+def check_source_node(root_node, source, short_id, found):
+    """Refuse a ``source_path`` that is no directory of the snapshot.
+
+    ``root_node`` is the source directory's own node (None when unknown); ``found`` says that
+    something under it was seen (entries listed, or include patterns that restic applied).
+    """
+    if source != '/' and root_node is None and not found:
+        raise Refusal('source_path %s is not a directory in snapshot %s' % (source, short_id))
+    if root_node is not None and root_node['type'] != 'dir':
+        raise Refusal('source_path %s is a %s in snapshot %s, not a directory'
+                      % (source, root_node['type'], short_id))
+
+
 def is_empty_dir(path, skip=()):
     """True when ``path`` is missing or holds nothing but the ``skip`` names."""
     try:
@@ -865,12 +878,7 @@ class RestoreJob:
             if 'error' in box:
                 raise box['error']
             root_node, entries = box['root'], box['entries']
-            if source != '/' and root_node is None and not entries:
-                raise Refusal('source_path %s is not a directory in snapshot %s'
-                              % (source, summary['short_id']))
-            if root_node is not None and root_node['type'] != 'dir':
-                raise Refusal('source_path %s is a %s in snapshot %s, not a directory'
-                              % (source, root_node['type'], summary['short_id']))
+            check_source_node(root_node, source, summary['short_id'], found=bool(entries))
             return root_node, filter_entries(entries, self.include, self.exclude)
 
         state = read_state(self.state_file)
@@ -1023,12 +1031,8 @@ class RestoreJob:
             root_node = get_listing()[0]
         elif source == '/':
             root_node = None
-        short = snap.get('short_id') or snap['id'][:8]
-        if source != '/' and root_node is None and not self.include:
-            raise Refusal('source_path %s is not a directory in snapshot %s' % (source, short))
-        if root_node is not None and root_node['type'] != 'dir':
-            raise Refusal('source_path %s is a %s in snapshot %s, not a directory'
-                          % (source, root_node['type'], short))
+        check_source_node(root_node, source, snap.get('short_id') or snap['id'][:8],
+                          found=bool(self.include))
         return root_node, entries
 
     def check_target(self):
