@@ -30,15 +30,22 @@ import fnmatch
 import json
 import os
 import re
-import shutil
 import stat
 import threading
 import time
 
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, Refusal, render)
+from ansible_collections.resilience.dr.plugins.module_utils import safe_fs
+from ansible_collections.resilience.dr.plugins.module_utils.paths import system_dir
+from ansible_collections.resilience.dr.plugins.module_utils.redact import redact_url
+from ansible_collections.resilience.dr.plugins.module_utils.restore_outcome import (
+    Progress, VerifyMismatch, failure)
+from ansible_collections.resilience.dr.plugins.module_utils.restic_target import (  # noqa: F401
+    STAGING_NAME, apply_dir_metadata, free_bytes, make_staging, merge_staged, prune_staged,
+    read_state, remove_extra, remove_staging, remove_state, staging_space_note, state_location,
+    state_path, write_state)
 
-STAGING_NAME = '.restic-restore-staging'
 DEFAULT_STATE_FILE = '.restic-restore.json'
 STATE_FORMAT = 1
 
@@ -73,6 +80,23 @@ ERROR_KINDS = {
         'patterns': ['wrong password or no key found'],
         'hint': 'the repository password is wrong: check password/password_file '
                 '(on the train server /root/.restic-password, from the vault)',
+    },
+    # No exit code of their own (restic exits 1): recognised by the message only.
+    'corrupt': {
+        'code': None,
+        'patterns': ['ciphertext verification failed', 'checksum mismatch', 'hash mismatch',
+                     'invalid data returned', 'blob not found', 'pack file cannot be listed',
+                     'loadblob', 'is damaged', 'tree not found'],
+        'hint': 'the repository holds damaged data: run "restic check --read-data" '
+                '(resilience.dr.restic_snapshot_info with check: true and read_data_subset: '
+                '100%) and repair it ("restic repair packs"/"restic repair snapshots"), or '
+                'restore an older snapshot (option snapshot)',
+    },
+    'no_space': {
+        'code': None,
+        'patterns': ['no space left on device', 'disk quota exceeded'],
+        'hint': 'the filesystem of the target (or of cache_dir) is full: free space there, '
+                'or restore into a target on a bigger filesystem',
     },
 }
 
@@ -167,7 +191,11 @@ def classify_error(rc, stderr, stdout=''):
     text = tool_message(stderr, stdout)
     lower = (text + '\n' + (stderr or '')).lower()
     for kind, info in ERROR_KINDS.items():
-        if rc == info['code']:
+        if info['code'] is not None and rc == info['code']:
+            return kind
+    # A full disk or damaged data is never worth a retry, whatever else the output says.
+    for kind in ('no_space', 'corrupt'):
+        if any(p.lower() in lower for p in ERROR_KINDS[kind]['patterns']):
             return kind
     # restic < 0.17 exits 1 for everything: read the message.  A refused connection also
     # prints "Is there a repository ...", so transient network errors are checked first.
@@ -204,9 +232,20 @@ def select_snapshot(snapshots, wanted='latest'):
         return max(snapshots, key=lambda s: parse_time_ns(s['time']))
     found = [s for s in snapshots if s.get('id', '').startswith(wanted)
              or s.get('short_id') == wanted]
-    if len(found) != 1:
+    if not found:
+        newest = sorted(snapshots, key=lambda s: parse_time_ns(s['time']))[-5:]
+        raise Refusal('snapshot %r is not among the %d snapshots of the repository that match '
+                      'host/tags/paths (newest: %s). List them with '
+                      'resilience.dr.restic_snapshot_info (or "restic snapshots") and set '
+                      'snapshot to one of their ids, or to "latest"; check host/tags/paths '
+                      'if the id exists but is filtered out'
+                      % (wanted, len(snapshots), ', '.join(
+                          '%s (%s)' % (s.get('short_id', ''), s.get('time', '')[:19])
+                          for s in reversed(newest))), option='snapshot')
+    if len(found) > 1:
         raise Refusal('snapshot %r matches %d snapshots (%s); give a longer id or "latest"'
-                      % (wanted, len(found), ', '.join(s.get('short_id', '') for s in found[:10])))
+                      % (wanted, len(found), ', '.join(s.get('short_id', '') for s in found[:10])),
+                      option='snapshot')
     return found[0]
 
 
@@ -253,13 +292,23 @@ def resolve_source(pattern, snapshot, deep_dirs=None):
     matches = sorted(d for d in candidate_dirs(snapshot) if glob_match(pattern, d))
     if not matches and deep_dirs is not None:
         matches = sorted(d for d in deep_dirs() if glob_match(pattern, d))
-    if len(matches) != 1:
+    if not matches:
+        raise Refusal(
+            'source_path %r matches 0 directories in snapshot %s; it must match exactly one. '
+            'Snapshot paths: %s. List the directories with "restic ls %s <one of those paths>" '
+            'and set source_path to one of them: an absolute pattern must match a whole path, '
+            'a relative one its last components (e.g. "*/snapshots/backup_*/homes"); or pick '
+            'another snapshot (option snapshot)'
+            % (pattern, snapshot.get('short_id'), ', '.join(snapshot.get('paths') or []),
+               snapshot.get('short_id')), option='source_path')
+    if len(matches) > 1:
         raise Refusal(
             'source_path %r matches %d directories in snapshot %s; it must match exactly one. '
             'Found: %s. Snapshot paths: %s. Make source_path more specific '
             '(e.g. "*/snapshots/backup_*/homes") or pick another snapshot'
             % (pattern, len(matches), snapshot.get('short_id'),
-               ', '.join(matches[:20]) or 'nothing', ', '.join(snapshot.get('paths') or [])))
+               ', '.join(matches[:20]), ', '.join(snapshot.get('paths') or [])),
+            option='source_path')
     return matches[0]
 
 
@@ -351,8 +400,21 @@ def selected(relpath, node_type, include, exclude):
 
 
 def filter_entries(entries, include, exclude):
-    return dict((rel, node) for rel, node in entries.items()
-                if selected(rel, node['type'], include, exclude))
+    """The entries a restore with these patterns brings back, exactly as restic does it.
+
+    With include patterns, a directory that no pattern selects itself is only restored when
+    something selected lies below it (restic creates no directory that leads to nothing).
+    """
+    out = dict((rel, node) for rel, node in entries.items()
+               if selected(rel, node['type'], include, exclude))
+    if not include:
+        return out
+    keep = set()
+    for rel, node in out.items():
+        if node['type'] != 'dir' or any(pattern_matches(p, rel) for p in include):
+            comps = rel.split('/')
+            keep.update('/'.join(comps[:i]) for i in range(1, len(comps) + 1))
+    return dict((rel, node) for rel, node in out.items() if rel in keep)
 
 
 def translate_pattern(pattern, source):
@@ -511,14 +573,32 @@ def is_empty_dir(path, skip=()):
         return not os.path.lexists(path)
 
 
+def lossy(rel):
+    """A name as restic's JSON shows it: bytes that are not UTF-8 become U+FFFD.
+
+    On disk such a name is kept byte for byte (Python: surrogate escapes); ``restic ls``
+    prints it lossily, so comparisons match names in this form.
+    """
+    return rel.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
+
+
 def compare_target(target, entries, include=None, exclude=None, skip=(), check_owner=None,
                    with_extra=True):
-    """Compare the target with the expected entries: new, changed, unchanged and extra."""
+    """Compare the target with the expected entries: new, changed, unchanged and extra.
+
+    ``extra`` holds on-disk names (for removal); the other lists the entries' names.
+    """
     if check_owner is None:
         check_owner = os.geteuid() == 0  # only root can restore owners
+    disk = None
+    on_disk = {}
+    if with_extra or any(u'\ufffd' in rel for rel in entries):
+        disk = walk_target(target, skip)
+        on_disk = dict((lossy(rel), rel) for rel in disk if lossy(rel) != rel)
     new, changed, unchanged = [], [], []
     for rel in sorted(entries):
-        reason = compare_entry(os.path.join(target, rel), entries[rel], check_owner)
+        real = on_disk.get(rel, rel)
+        reason = compare_entry(os.path.join(target, real), entries[rel], check_owner)
         if reason == 'missing':
             new.append(rel)
         elif reason:
@@ -528,9 +608,9 @@ def compare_target(target, entries, include=None, exclude=None, skip=(), check_o
     extra = []
     if with_extra:
         seen = set()
-        for rel, kind in sorted(walk_target(target, skip).items()):
+        for rel, kind in sorted(disk.items()):
             kind = 'dir' if kind == 'dir' else 'file'
-            if rel in entries or not selected(rel, kind, include, exclude):
+            if rel in entries or lossy(rel) in entries or not selected(rel, kind, include, exclude):
                 continue
             comps = rel.split('/')
             if any('/'.join(comps[:i]) in seen for i in range(1, len(comps))):
@@ -552,12 +632,33 @@ def summarize_comparison(cmp, entries, limit=20):
         'examples': {
             'new': cmp['new'][:limit],
             'changed': ['%s (%s)' % c for c in cmp['changed'][:limit]],
-            'extra': cmp['extra'][:limit],
+            'extra': [lossy(e) for e in cmp['extra'][:limit]],
         },
     }
 
 
 # ---------------------------------------------------------------- the restic client
+
+def check_credentials(password, password_file, env):
+    """Refuse, before restic runs, a missing password or an unreadable password_file.
+
+    The path of the password file is not a secret: the message names it.
+    """
+    keys = ('RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND')
+    if password is None and not password_file and not any(k in env for k in keys):
+        raise Refusal('no repository password given: set password or password_file '
+                      '(or RESTIC_PASSWORD_FILE in environment)', option='password_file')
+    if password is None and password_file:
+        if not os.path.exists(password_file):
+            raise Refusal('password_file %s does not exist: create it (on the train server it '
+                          'comes from the vault) or point password_file at the file that holds '
+                          'the repository password' % password_file, option='password_file')
+        if not os.path.isfile(password_file) or not os.access(password_file, os.R_OK):
+            raise Refusal('password_file %s is not a readable file (uid %d): fix its permissions '
+                          'or run with become' % (password_file, os.geteuid()),
+                          option='password_file')
+
+
 
 class Restic:
     """restic with one repository: environment, retries with backoff, error classification."""
@@ -636,8 +737,7 @@ class Restic:
                         'the repository server or rclone remote is up and reachable, then re-run '
                         '(raise retries to wait longer)' % attempt)
             else:
-                hint = ERROR_KINDS.get(kind, {}).get(
-                    'hint', 'read the restic message above; nothing was written to the target')
+                hint = ERROR_KINDS.get(kind, {}).get('hint', 'read the restic message above')
             raise ResticError(argv, rc, out, err, hint=hint, kind=kind, attempts=attempt)
 
     def json(self, args, no_lock=None):
@@ -676,106 +776,9 @@ class Restic:
         return rc_out
 
 
-# ---------------------------------------------------------------- state file
-
-def state_path(target, state_file):
-    if not state_file:
-        return None
-    return state_file if os.path.isabs(state_file) else os.path.join(target, state_file)
-
-
-def read_state(path):
-    if not path:
-        return None
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (OSError, IOError, ValueError):
-        return None
-
-
-def write_state(path, state):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as handle:
-        json.dump(state, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o600)
-    os.rename(tmp, path)
-
-
 def redact_repository(repository):
     """Hide credentials in URLs such as rest:https://user:secret@host/repo."""
-    return re.sub(r'(://[^/:@]*:)[^@/]*@', r'\1***@', repository or '')
-
-
-# ---------------------------------------------------------------- merging a staged tree
-
-def merge_tree(src, dst):
-    """Move everything under ``src`` into ``dst`` with renames on one filesystem.
-
-    A name missing in ``dst`` is renamed whole; a file replaces its counterpart atomically
-    (``os.replace``); a directory present on both sides is merged recursively.
-    """
-    for name in os.listdir(src):
-        s = os.path.join(src, name)
-        d = os.path.join(dst, name)
-        s_st = os.lstat(s)
-        d_st = lstat_or_none(d)
-        if d_st is None:
-            os.rename(s, d)
-        elif stat.S_ISDIR(s_st.st_mode) and stat.S_ISDIR(d_st.st_mode):
-            merge_tree(s, d)
-        else:
-            if stat.S_ISDIR(d_st.st_mode):
-                shutil.rmtree(d)
-            os.replace(s, d)
-
-
-def apply_dir_metadata(target, root_node, entries, own=True):
-    """Give directories the snapshot's mode, owner and mtime (merging touched them)."""
-    dirs = [(rel, n) for rel, n in entries.items() if n['type'] == 'dir']
-    dirs.sort(key=lambda item: -item[0].count('/'))
-    if root_node is not None:
-        dirs.append(('', root_node))
-    for rel, node in dirs:
-        path = os.path.join(target, rel) if rel else target
-        if not os.path.isdir(path) or os.path.islink(path):
-            continue
-        if own and node.get('uid') is not None and os.geteuid() == 0:
-            os.lchown(path, node['uid'], node['gid'])
-        os.chmod(path, node['mode'])
-        if node.get('mtime_ns') is not None:
-            os.utime(path, ns=(node['mtime_ns'], node['mtime_ns']))
-
-
-def prune_excluded(root, exclude):
-    """Remove what the exclude patterns select from a staged tree."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
-        rel_dir = '' if rel_dir == '.' else rel_dir
-        for name in list(dirnames):
-            rel = os.path.join(rel_dir, name) if rel_dir else name
-            if any(pattern_matches(p, rel) for p in exclude):
-                path = os.path.join(dirpath, name)
-                if os.path.islink(path):
-                    os.unlink(path)
-                else:
-                    shutil.rmtree(path)
-                dirnames.remove(name)
-        for name in filenames:
-            rel = os.path.join(rel_dir, name) if rel_dir else name
-            if any(pattern_matches(p, rel) for p in exclude):
-                os.unlink(os.path.join(dirpath, name))
-
-
-def remove_extra(target, extra):
-    for rel in extra:
-        path = os.path.join(target, rel)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        elif lstat_or_none(path) is not None:
-            os.unlink(path)
+    return redact_url(repository or '')
 
 
 # ---------------------------------------------------------------- the restore job
@@ -795,11 +798,13 @@ class RestoreJob:
         self.target = os.path.abspath(params['target'])
         self.include = list(params.get('include') or [])
         self.exclude = list(params.get('exclude') or [])
-        self.state_file = state_path(self.target, params.get('state_file', DEFAULT_STATE_FILE))
+        self.state_loc = state_location(self.target, params.get('state_file', DEFAULT_STATE_FILE))
+        self.state_file = os.path.join(*self.state_loc) if self.state_loc else None
         self.skip = set([STAGING_NAME])
         if self.state_file and os.path.dirname(self.state_file) == self.target:
             name = os.path.basename(self.state_file)
             self.skip.update([name, name + '.tmp'])
+        self.progress = Progress(self.target)
         self.unlocked = False
         self.subfolder = False
         self.plan_steps = []
@@ -843,6 +848,11 @@ class RestoreJob:
 
     def run(self):
         started = self.now()
+        if self.p.get('delete') and system_dir(self.target):
+            raise Refusal('delete=true with target %s (resolves to %s, a system directory) would '
+                          'remove everything there that the snapshot lacks; restore into a '
+                          'dedicated directory below it, or set delete=false'
+                          % (self.target, system_dir(self.target)), option='delete')
         snap = self.find_snapshot()
         summary = snapshot_summary(snap, now=self.now())
 
@@ -879,9 +889,12 @@ class RestoreJob:
                 raise box['error']
             root_node, entries = box['root'], box['entries']
             check_source_node(root_node, source, summary['short_id'], found=bool(entries))
+            # the module's own names at the top are never restored (a snapshot may plant them)
+            entries = dict((rel, n) for rel, n in entries.items()
+                           if rel.split('/', 1)[0] not in self.skip)
             return root_node, filter_entries(entries, self.include, self.exclude)
 
-        state = read_state(self.state_file)
+        state = read_state(self.state_loc)
         want_state = self.state_record(summary, source, method, None)
         state_ok = self.state_matches(state, want_state)
         need_restore = not state_ok
@@ -910,6 +923,8 @@ class RestoreJob:
             tot = {'files': (state or {}).get('files'), 'bytes': (state or {}).get('bytes')}
 
         restore_argv = self.restore_argv(snap, source, method, verify)
+        if need_restore:
+            self.check_writable(method, wanted)
         result = {
             'changed': need_restore,
             'snapshot': summary,
@@ -958,9 +973,16 @@ class RestoreJob:
                                 summary['short_id'], source, self.target))
             return result
 
-        # ---- do it
-        if self.state_file and os.path.lexists(self.state_file):
-            os.unlink(self.state_file)  # an interrupted run must never look finished
+        # ---- do it: any failure from here on says what it left (restore_outcome)
+        try:
+            return self.write(result, snap, summary, source, method, restore_argv, verify,
+                              delete, wanted, want_state, load_listing, listing_checked, box,
+                              started)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise self.failed(exc, method)
+
+    def write(self, result, snap, summary, source, method, restore_argv, verify, delete,
+              wanted, want_state, load_listing, listing_checked, box, started):
         how = listing_plan(method, wanted is not None, is_empty_dir(self.target, self.skip),
                            source, self.subfolder)
         scan = how in ('scan', 'scan+root')
@@ -987,16 +1009,17 @@ class RestoreJob:
         restore_seconds = self.now() - t0
         tot = totals(wanted)
         result['files'], result['bytes'] = tot['files'], tot['bytes']
+        self.progress.restored = True
         if verify:
             check = compare_target(self.target, wanted, self.include, self.exclude, self.skip,
                                    with_extra=delete)
             bad = check['new'] + ['%s (%s)' % c for c in check['changed']]
             if delete:
-                bad += ['%s (extra)' % e for e in check['extra']]
+                bad += ['%s (extra)' % lossy(e) for e in check['extra']]
             if bad:
-                raise Refusal('verification failed after restore: %d entries differ from the '
-                              'snapshot, e.g. %s; re-run, and if it persists run restic check'
-                              % (len(bad), ', '.join(bad[:10])), option=None)
+                raise VerifyMismatch('verification failed after restore: %d entries differ '
+                                     'from the snapshot, e.g. %s; re-run, and if it persists '
+                                     'run restic check' % (len(bad), ', '.join(bad[:10])))
             result['verified'] = True
         if self.state_file:
             want_state.update(tot)
@@ -1006,7 +1029,7 @@ class RestoreJob:
                                        if os.path.lexists(os.path.join(self.target, name)))[:1000]
             want_state['completed'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
             want_state['verified'] = result['verified']
-            write_state(self.state_file, want_state)
+            write_state(self.state_loc, want_state)
         duration = self.now() - started
         result['restic_summary'] = restic_summary
         result['restored_files'] = tot['files']
@@ -1039,6 +1062,48 @@ class RestoreJob:
         if os.path.lexists(self.target) and not os.path.isdir(self.target):
             raise Refusal('target %s exists and is not a directory; choose a directory'
                           % self.target)
+
+    def check_writable(self, method, wanted):
+        """Refuse, before anything is written (also in check mode), a target that cannot
+        take the restore: read-only or unwritable, or too small for the staged copy."""
+        bad, why = safe_fs.is_read_only(self.target)
+        if bad:
+            raise Refusal('cannot restore into target %s: %s; nothing was written. Remount it '
+                          'read-write (mount -o remount,rw), run as a user that may write it, '
+                          'or choose another target' % (self.target, why), option='target')
+        if method == 'staging' and wanted is not None:
+            need = totals(wanted)['bytes']
+            free = free_bytes(self.target)
+            if free is not None and need > free:
+                raise Refusal('not enough space for the restore into %s: %s; nothing was '
+                              'written' % (self.target, staging_space_note(
+                                  self.restic.version_string, need, free)), option='target')
+
+    def failed(self, exc, method):
+        """Clean up what this run staged and say truthfully what state it left."""
+        progress = self.progress
+        note = None
+        if progress.staging and os.path.lexists(progress.staging):
+            try:
+                remove_staging(self.target)
+                note = 'The staging directory %s was removed.' % progress.staging
+                progress.staging = None
+            except OSError as err:
+                note = ('The staging directory %s is left behind (%s); the next run removes '
+                        'it and starts again.' % (progress.staging, err))
+        if progress.created and not progress.wrote_data():
+            try:
+                os.rmdir(progress.created) if os.path.isdir(progress.created) else None
+            except OSError:
+                pass
+        space = None
+        if method == 'staging':
+            space = 'Next: %s.' % staging_space_note(self.restic.version_string, None,
+                                                     free_bytes(self.target))
+        else:
+            space = ('Next: free space on the filesystem of %s (%s bytes free now), then re-run.'
+                     % (self.target, free_bytes(self.target)))
+        return failure(exc, progress, self.state_file, note, space)
 
     def state_record(self, summary, source, method, tot):
         return {
@@ -1075,9 +1140,11 @@ class RestoreJob:
             args += ['--overwrite', 'if-changed']
             if self.p.get('delete'):
                 args.append('--delete')
-                if not self.include:
-                    for name in sorted(self.skip):
-                        args += ['--exclude', '/' + name]
+            if not self.include:
+                # the module's own names: never restored from a snapshot (which may plant
+                # them), never deleted (restic refuses --include with --exclude)
+                for name in sorted(self.skip):
+                    args += ['--exclude', '/' + name]
         else:
             # restic refuses --include together with --exclude: excludes are applied to the
             # staged tree before it is renamed into the target (prune_excluded).
@@ -1126,7 +1193,13 @@ class RestoreJob:
         argv = list(restore_argv)
         args = argv[len(self.restic.argv([])):]
         args = [a for a in args if a != '--verify'] + ['--dry-run']
-        out = self.restic.run(args)[0]
+        try:
+            out = self.restic.run(args)[0]
+        except ResticError as exc:
+            # restic's dry run reads the target and stops at what the real restore replaces
+            # (a symlink where the snapshot has a directory): report it, the plan stands
+            self.warnings.append('restic restore --dry-run failed: %s' % exc.tool_message)
+            return {'error': exc.tool_message}
         for doc in reversed(parse_json_lines(out)):
             if isinstance(doc, dict) and doc.get('message_type') == 'summary':
                 return doc
@@ -1140,9 +1213,17 @@ class RestoreJob:
         ``need_root`` then says that ``get_listing()`` holds the source directory's node.
         """
         args = restore_argv[len(self.restic.argv([])):]
+        progress = self.progress
         if not os.path.isdir(self.target):
+            top = self.target
+            while not os.path.lexists(os.path.dirname(top)):
+                top = os.path.dirname(top)
             os.makedirs(self.target)
+            progress.created = top
         if method == 'native':
+            progress.state_removed = remove_state(self.state_loc)
+            remove_staging(self.target)  # a staging leftover (or a planted name): never used
+            progress.in_place = True
             out = self.restic.run(args)[0]
             summary = {}
             for doc in reversed(parse_json_lines(out)):
@@ -1156,24 +1237,31 @@ class RestoreJob:
                 root_node, wanted = get_listing()
             apply_dir_metadata(self.target, root_node, {}, own=True)
             return summary, root_node, wanted
-        staging = os.path.join(self.target, STAGING_NAME)
-        if os.path.lexists(staging):
-            shutil.rmtree(staging)  # left by an interrupted run: ours, start it again
-        os.mkdir(staging, 0o700)
+        staging = make_staging(self.target)
+        progress.staging = staging
         self.restic.run(args)
         staged = staging if source == '/' or self.subfolder else os.path.join(staging, source.lstrip('/'))
-        if self.exclude and (self.include or source != '/'):
-            prune_excluded(staged, self.exclude)
+        if os.path.isdir(staged) and not os.path.islink(staged):
+            patterns = self.exclude if self.exclude and (self.include or source != '/') else []
+            skip = self.skip
+            prune_staged(staged, lambda rel: rel in skip
+                         or any(pattern_matches(p, rel) for p in patterns))
         if scan:
             root_node, wanted = self.staged_tree(staged, source, need_root, get_listing, snap)
         else:
             root_node, wanted = get_listing()
-        if os.path.isdir(staged):
-            merge_tree(staged, self.target)
-        shutil.rmtree(staging)
+        # From here on the target itself changes: the old record goes first, so that an
+        # interrupted merge never looks finished.
+        progress.state_removed = remove_state(self.state_loc)
+        if os.path.isdir(staged) and not os.path.islink(staged):
+            progress.merge_started = True
+            merge_staged(staged, self.target, progress.merged)
+        remove_staging(self.target)
+        progress.staging = None
         if self.p.get('delete'):
             cmp_result = compare_target(self.target, wanted, self.include, self.exclude,
                                         self.skip)
+            progress.deleted = bool(cmp_result['extra'])
             remove_extra(self.target, cmp_result['extra'])
         apply_dir_metadata(self.target, root_node, wanted, own=True)
         return {}, root_node, wanted

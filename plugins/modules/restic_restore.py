@@ -302,18 +302,18 @@ hint:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.resilience.dr.plugins.module_utils.runner import (
-    Refusal, Runner, run_module)
+from ansible_collections.resilience.dr.plugins.module_utils.redact import RedactingModule
+from ansible_collections.resilience.dr.plugins.module_utils.restore_outcome import RestoreFailed
+from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
 from ansible_collections.resilience.dr.plugins.module_utils.restic import (
-    Restic, RestoreJob)
+    Restic, RestoreJob, check_credentials)
 
 
 def argument_spec():
     return dict(
         repository=dict(type='str', required=True),
         password=dict(type='str', no_log=True),
-        password_file=dict(type='path', no_log=True),
+        password_file=dict(type='path', no_log=False),
         environment=dict(type='dict', default={}, no_log=True),
         snapshot=dict(type='str', default='latest'),
         host=dict(type='str'),
@@ -338,10 +338,7 @@ def argument_spec():
 def make_restic(module, runner, no_lock=False):
     p = module.params
     env = dict((str(k), str(v)) for k, v in (p['environment'] or {}).items())
-    if p['password'] is None and not p['password_file'] and not any(
-            k in env for k in ('RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND')):
-        raise Refusal('no repository password given: set password or password_file '
-                      '(or RESTIC_PASSWORD_FILE in environment)', option='password_file')
+    check_credentials(p['password'], p['password_file'], env)
     executable = p['executable']
     if '/' not in executable:
         executable = runner.which(executable, hint='install restic (apt install restic) '
@@ -353,20 +350,23 @@ def make_restic(module, runner, no_lock=False):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('password', 'password_file')])
+    module = RedactingModule(argument_spec=argument_spec(), supports_check_mode=True,
+                             mutually_exclusive=[('password', 'password_file')],
+                             url_options=['repository'])
     runner = Runner(module)
 
     def work():
         p = module.params
-        if p['delete'] and p['target'].rstrip('/') in ('', '/'):
-            raise Refusal('delete=true with target "/" would remove the whole system; restore '
-                          'into a directory instead', option='delete')
         restic = make_restic(module, runner)
         params = dict(p)
         params['_diff'] = module._diff
         job = RestoreJob(restic, params, check_mode=module.check_mode, now=time.time)
-        result = job.run()
+        try:
+            result = job.run()
+        except RestoreFailed as exc:
+            module.fail_json(msg=str(exc), commands=runner.executed, **exc.as_result())
+        for warning in job.warnings:
+            module.warn(warning)
         result['commands'] = runner.executed
         if module._diff and 'comparison' in result:
             c = result['comparison']

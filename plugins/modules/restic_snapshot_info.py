@@ -159,19 +159,19 @@ repository:
 import json
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.resilience.dr.plugins.module_utils.runner import (
-    Refusal, Runner, run_module)
+from ansible_collections.resilience.dr.plugins.module_utils.redact import RedactingModule
+from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
 from ansible_collections.resilience.dr.plugins.module_utils.restic import (
-    Restic, group_snapshots, parse_check, parse_time_ns, redact_repository, snapshot_summary)
+    Restic, check_credentials, group_snapshots, parse_check, parse_time_ns, redact_repository,
+    snapshot_summary)
 
 
 def main():
-    module = AnsibleModule(
+    module = RedactingModule(
         argument_spec=dict(
             repository=dict(type='str', required=True),
             password=dict(type='str', no_log=True),
-            password_file=dict(type='path', no_log=True),
+            password_file=dict(type='path', no_log=False),
             environment=dict(type='dict', default={}, no_log=True),
             host=dict(type='str'),
             tags=dict(type='list', elements='str', default=[]),
@@ -189,16 +189,14 @@ def main():
         ),
         supports_check_mode=True,
         mutually_exclusive=[('password', 'password_file')],
+        url_options=['repository'],
     )
     runner = Runner(module)
 
     def work():
         p = module.params
         env = dict((str(k), str(v)) for k, v in (p['environment'] or {}).items())
-        if p['password'] is None and not p['password_file'] and not any(
-                k in env for k in ('RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND')):
-            raise Refusal('no repository password given: set password or password_file',
-                          option='password_file')
+        check_credentials(p['password'], p['password_file'], env)
         executable = p['executable']
         if '/' not in executable:
             executable = runner.which(executable, hint='install restic (apt install restic)')

@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+"""The safety helpers: no write through a symlink, delete guard, URL secrets, failure text."""
+
+import errno
+import os
+
+import pytest
+
+from ansible_collections.resilience.dr.plugins.module_utils import paths, redact, safe_fs
+from ansible_collections.resilience.dr.plugins.module_utils import restic_target as T
+from ansible_collections.resilience.dr.plugins.module_utils import restore_outcome as O
+
+
+@pytest.fixture
+def victim(tmp_path):
+    path = tmp_path / 'victim'
+    path.write_text('orig\n')
+    os.chmod(path, 0o644)
+    return path
+
+
+def test_state_write_replaces_planted_symlinks(tmp_path, victim):
+    target = tmp_path / 't'
+    target.mkdir()
+    os.symlink(str(victim), str(target / '.restic-restore.json.tmp'))
+    os.symlink(str(victim), str(target / '.restic-restore.json'))
+    loc = T.state_location(str(target), '.restic-restore.json')
+    assert T.read_state(loc) is None  # never read through a symlink
+    T.write_state(loc, {'a': 1})
+    assert victim.read_text() == 'orig\n' and oct(victim.stat().st_mode & 0o777) == '0o644'
+    assert not os.path.islink(str(target / '.restic-restore.json'))
+    assert T.read_state(loc) == {'a': 1}
+    assert not os.path.lexists(str(target / '.restic-restore.json.tmp'))
+
+
+def test_state_in_a_symlinked_subdirectory_is_refused(tmp_path):
+    target = tmp_path / 't'
+    target.mkdir()
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    os.symlink(str(elsewhere), str(target / 'sub'))
+    loc = T.state_location(str(target), 'sub/state.json')
+    with pytest.raises(safe_fs.UnsafePath):
+        T.write_state(loc, {'a': 1})
+    assert os.listdir(str(elsewhere)) == []
+
+
+def test_merge_replaces_symlinks_at_every_level(tmp_path):
+    staged, target, elsewhere = (tmp_path / n for n in ('s', 't', 'e'))
+    for d in ('alice/sub', ):
+        (staged / d).mkdir(parents=True)
+    (staged / 'alice' / 'sub' / 'f').write_text('new')
+    (staged / 'alice' / 'g').write_text('g')
+    (target / 'alice').mkdir(parents=True)
+    elsewhere.mkdir()
+    (elsewhere / 'keep').write_text('keep')
+    os.symlink(str(elsewhere), str(target / 'alice' / 'sub'))
+    os.symlink(str(elsewhere / 'keep'), str(target / 'alice' / 'g'))
+    moved = []
+    T.merge_staged(str(staged), str(target), moved)
+    assert sorted(moved) == ['alice/g', 'alice/sub']
+    assert (target / 'alice' / 'sub' / 'f').read_text() == 'new'
+    assert not os.path.islink(str(target / 'alice' / 'sub'))
+    assert os.listdir(str(elsewhere)) == ['keep'] and (elsewhere / 'keep').read_text() == 'keep'
+
+
+def test_metadata_and_removal_never_follow(tmp_path):
+    target, elsewhere = tmp_path / 't', tmp_path / 'e'
+    target.mkdir()
+    elsewhere.mkdir()
+    os.chmod(str(elsewhere), 0o755)
+    (elsewhere / 'x').write_text('x')
+    os.symlink(str(elsewhere), str(target / 'alice'))
+    node = {'type': 'dir', 'mode': 0o700, 'uid': None, 'gid': None, 'mtime_ns': 10 ** 9}
+    T.apply_dir_metadata(str(target), None, {'alice': node, 'alice/x': node})
+    assert os.stat(str(elsewhere)).st_mode & 0o777 == 0o755
+    T.remove_extra(str(target), ['alice/x'])
+    assert (elsewhere / 'x').exists()
+    T.remove_extra(str(target), ['alice'])
+    assert not os.path.lexists(str(target / 'alice')) and (elsewhere / 'x').exists()
+
+
+def test_staging_planted_as_symlink_is_replaced(tmp_path):
+    target, elsewhere = tmp_path / 't', tmp_path / 'e'
+    target.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / 'x').write_text('x')
+    os.symlink(str(elsewhere), str(target / T.STAGING_NAME))
+    path = T.make_staging(str(target))
+    assert os.path.isdir(path) and not os.path.islink(path)
+    assert (elsewhere / 'x').exists()
+    assert T.remove_staging(str(target)) and not os.path.lexists(path)
+
+
+@pytest.mark.parametrize('target', ['/', '/.', '//', '/tmp/..', '/usr', '/etc/', '/usr/../etc',
+                                    '//var', '/home', '/./root'])
+def test_delete_guard_normalises(target):
+    assert paths.system_dir(target)
+
+
+def test_delete_guard_resolves_symlinks(tmp_path):
+    link = tmp_path / 'root-link'
+    os.symlink('/', str(link))
+    assert paths.system_dir(str(link)) == '/'
+    assert paths.system_dir(str(tmp_path / 'homes')) is None
+    assert paths.system_dir('/mnt/storage/homes') is None
+
+
+@pytest.mark.parametrize('value, secrets', [
+    ('rest:http://user:S3cr3tPw@host:8000/repo', ['S3cr3tPw']),
+    ('s3:https://AKIAXX:wJalrXUtn@minio:9000/bucket', ['wJalrXUtn']),
+    ('rclone::s3,provider=AWS,env_auth=false,access_key_id=AKIA123,secret_access_key=SK-123:b/p',
+     ['AKIA123', 'SK-123']),
+    ('azure:container:/path?sv=2020&sig=abcDEF%2Bxyz', ['abcDEF%2Bxyz']),
+    ('rclone:gdrive:backups/ml-train-server', []),
+    ('/srv/restic', []),
+    ('sftp:user@host:/srv/restic', []),
+])
+def test_url_secrets(value, secrets):
+    assert redact.url_secrets(value) == secrets
+    masked = redact.redact_url(value)
+    for secret in secrets:
+        assert secret not in masked
+    if not secrets:
+        assert masked == value
+
+
+def test_failure_says_what_it_left(tmp_path):
+    progress = O.Progress(str(tmp_path / 't'))
+    exc = OSError(errno.ENOSPC, 'No space left on device')
+    fail = O.failure(exc, progress, None, 'The staging directory x was removed.', 'Next: room.')
+    assert fail.changed is False
+    assert 'unchanged' in str(fail) and 'Next: room.' in str(fail)
+    assert fail.as_result()['error_kind'] == 'no_space'
+    progress.merged.append('alice')
+    fail = O.failure(exc, progress, None, None, None)
+    assert fail.changed is True and fail.as_result()['target_state'] == 'partial'
+    assert 're-run' in str(fail)
+    fail = O.failure(O.VerifyMismatch('differs'), progress, None, None)
+    assert fail.changed is True and fail.as_result()['target_state'] == 'restored-differs'
