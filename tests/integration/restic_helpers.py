@@ -103,6 +103,23 @@ def rest_server(root, port=None, delay=0):
         proc.wait()
 
 
+@contextlib.contextmanager
+def rest_with_auth(root, user, secret):
+    """``rclone serve restic`` with HTTP basic auth on loopback; killed (by pid) on exit."""
+    port = free_port()
+    proc = subprocess.Popen([rclone_bin(), 'serve', 'restic', '--addr', '127.0.0.1:%d' % port,
+                             '--user', user, '--pass', secret, root],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_port(port)
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def restic(binary, repo, *args, env=None, check=True):
     full = {'RESTIC_PASSWORD': PASSWORD, 'RESTIC_REPOSITORY': repo, 'LC_ALL': 'C'}
     full.update(env or {})

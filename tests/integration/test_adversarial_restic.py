@@ -23,8 +23,8 @@ import time
 import pytest
 
 from restic_helpers import (
-    ANSIBLE_ENV_FIX, PASSWORD, ansible_argv, ansible_env, du_bytes, free_port, kill_tree,
-    rclone_bin, restic, restic_018, restic_binaries, sh, tree_digest, wait_port)
+    ANSIBLE_ENV_FIX, PASSWORD, ansible_argv, ansible_env, du_bytes, kill_tree, rest_with_auth,
+    restic, restic_binaries, sh, tree_digest)
 
 pytestmark = pytest.mark.integration
 
@@ -524,22 +524,6 @@ def test_sigkill_mid_restore_then_rerun_finishes(w14, guard, run, tmp_path):
 
 
 # ------------------------------------------------------------ credentials inside the URL
-
-@contextlib.contextmanager
-def rest_with_auth(root, user, secret):
-    port = free_port()
-    proc = subprocess.Popen([rclone_bin(), 'serve', 'restic', '--addr', '127.0.0.1:%d' % port,
-                             '--user', user, '--pass', secret, root],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    try:
-        wait_port(port)
-        yield port
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
 
 @pytest.mark.parametrize('module', ['restic_restore', 'restic_snapshot_info'])
 def test_url_credentials_never_shown(w14, guard, run, tmp_path, module):
