@@ -17,11 +17,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
 from conftest import REPO, ansible_env, bin_path
-from restic_helpers import Dataset, rest_with_auth, restic, tmpdir
+from restic_helpers import (
+    Dataset, ansible_argv, du_bytes, kill_tree, rest_with_auth, restic, tmpdir)
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +68,11 @@ def probe_world():
         env = {'RESTIC_PASSWORD': SECRETS['password']}
         restic(HOST_RESTIC, repo, 'init', env=env)
         restic(HOST_RESTIC, repo, 'backup', '--host', 'train', data.homes(2), env=env)
+        bulk = os.path.join(base, 'bulk')
+        os.makedirs(bulk)
+        with open(os.path.join(bulk, 'blob.bin'), 'wb') as handle:
+            handle.write(os.urandom(8 * 1024 * 1024))
+        restic(HOST_RESTIC, repo, 'backup', '--host', 'bulk', bulk, env=env)
         with rest_with_auth(repo_root, 'drill', SECRETS['url']) as port:
             yield {'base': base, 'port': port, 'data': data}
 
@@ -167,3 +174,35 @@ def test_environment_keyword_is_shown_at_vvv(tmp_path):
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert SECRETS['cloud_secret'] in proc.stdout
+
+
+@pytest.mark.parametrize('pipelining', ['True', 'False'])
+def test_killed_run_leaves_no_secret_in_ansible_tmp(probe_world, pipelining):
+    """SIGKILL (ansible, the module, restic) mid-restore, then search the temporary HOME.
+    docs/security.md reports what ansible-core leaves there; this pins it down."""
+    base = probe_world['base']
+    run_dir = os.path.join(base, 'killed-%s' % pipelining)
+    home = os.path.join(run_dir, 'home')
+    target = os.path.join(run_dir, 'target')
+    os.makedirs(home)
+    args = {'repository': os.path.join(base, 'repos', 'train'), 'password': SECRETS['password'],
+            'executable': HOST_RESTIC, 'host': 'bulk', 'target': target, 'limit_download': 256}
+    env = ansible_env({'HOME': home, 'ANSIBLE_PIPELINING': pipelining})
+    proc = subprocess.Popen(ansible_argv('restic_restore', args), env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None and du_bytes(target) < 512 * 1024:
+            time.sleep(0.1)
+        assert proc.poll() is None, 'the restore ended before it could be killed'
+        kill_tree(proc.pid)
+        proc.wait()
+        left = list(files_under(home))
+        found = leaks([(path, open(path, 'rb').read()) for path in left])
+        assert not found, 'secrets left behind by a killed run: %s' % found
+    finally:
+        if proc.poll() is None:
+            kill_tree(proc.pid)
+            proc.wait()
+        subprocess.run(['rm', '-rf', run_dir], check=False)
