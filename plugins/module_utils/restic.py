@@ -41,10 +41,10 @@ from ansible_collections.resilience.dr.plugins.module_utils.paths import system_
 from ansible_collections.resilience.dr.plugins.module_utils.redact import redact_url
 from ansible_collections.resilience.dr.plugins.module_utils.restore_outcome import (
     Progress, VerifyMismatch, failure)
-from ansible_collections.resilience.dr.plugins.module_utils.restic_target import (  # noqa: F401
+from ansible_collections.resilience.dr.plugins.module_utils.restic_target import (
     STAGING_NAME, apply_dir_metadata, free_bytes, make_staging, merge_staged, prune_staged,
     read_state, remove_extra, remove_staging, remove_state, staging_space_note, state_location,
-    state_path, write_state)
+    write_state)
 
 DEFAULT_STATE_FILE = '.restic-restore.json'
 STATE_FORMAT = 1
@@ -657,7 +657,6 @@ def check_credentials(password, password_file, env):
             raise Refusal('password_file %s is not a readable file (uid %d): fix its permissions '
                           'or run with become' % (password_file, os.geteuid()),
                           option='password_file')
-
 
 
 class Restic:

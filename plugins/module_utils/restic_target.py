@@ -36,11 +36,6 @@ def state_location(target, state_file):
     return os.path.dirname(path), os.path.basename(path)
 
 
-def state_path(target, state_file):
-    loc = state_location(target, state_file)
-    return None if loc is None else os.path.join(*loc)
-
-
 def read_state(location):
     """The state record, or None (absent, unreadable, or reached only through a symlink)."""
     if not location:

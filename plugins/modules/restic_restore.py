@@ -27,18 +27,28 @@ description:
   - Repository errors (missing repository, locked repository, wrong password) fail before
     anything is written to the target, each with what to do next. Transient backend failures
     are retried with exponential backoff.
+  - A failure after the restore started (damaged pack, full disk, interrupted merge) says what
+    state the target is in (RV(target_state)), removes the staging directory, and reports
+    C(changed=true) when anything was written.
+  - Backup content is not trusted. Nothing below O(target) is written, chmod-ed, renamed or deleted
+    through a symlink the module did not create; symlinks planted in the target are replaced by
+    the snapshot's entries. See C(docs/security.md).
 options:
   repository:
     description:
       - Any restic repository string, for example C(/srv/restic), C(rclone:gdrive:backups/ml-train-server),
         C(rest:http://127.0.0.1:8000/), C(s3:...), C(sftp:...).
+      - Credentials inside it (C(rest:https://user:secret@host/), rclone connection strings with
+        C(secret_access_key=...)) are masked in every result, message and the logged invocation.
     type: str
     required: true
   password:
     description: The repository password. Mutually exclusive with O(password_file).
     type: str
   password_file:
-    description: A file holding the repository password.
+    description:
+      - A file holding the repository password. Its path is not a secret and is shown in messages;
+        a missing file is refused before restic runs.
     type: path
   environment:
     description:
@@ -100,7 +110,10 @@ options:
     type: bool
     default: false
   delete:
-    description: Remove from the target what the snapshot (after include/exclude) lacks.
+    description:
+      - Remove from the target what the snapshot (after include/exclude) lacks.
+      - Refused for C(/) and every top-level system directory (C(/usr), C(/etc), C(/home), ...),
+        however the target is spelled (C(/.), C(/tmp/..), C(//), a symlink to C(/)).
     type: bool
     default: false
   unlock_stale:
@@ -144,7 +157,11 @@ attributes:
     description: Summarises new, changed, unchanged and extra entries in the target.
 notes:
   - The state file and the staging directory C(.restic-restore-staging) live in O(target) by
-    default and are excluded from O(delete) and from comparisons.
+    default and are excluded from O(delete) and from comparisons. These names at the top of the
+    restored subtree belong to the module and are never restored from a snapshot.
+  - With restic < 0.17 (method C(staging)) the target's filesystem needs room for a second copy
+    of the restored selection while it is staged; the module checks it when the listing is known
+    and says so in the out-of-space failure.
   - Restic's own exit codes 10/11/12 exist from restic 0.17; older versions are classified by
     their message text. The result carries C(error_kind) on failure.
 seealso:
@@ -291,8 +308,22 @@ unlocked_stale_locks:
   returned: success
   type: bool
 error_kind:
-  description: On failure, C(repository_missing), C(locked), C(wrong_password), C(transient) or null.
+  description:
+    - On failure, C(repository_missing), C(locked), C(wrong_password), C(transient), C(corrupt)
+      (damaged pack data), C(no_space), C(read_only), C(permission), C(verify_mismatch) or null.
   returned: failure
+  type: str
+target_state:
+  description:
+    - When a restore failed while writing, the state it left the target in. C(unchanged) (nothing
+      written; staging removed), C(partial) (a re-run of the same task resumes and finishes),
+      C(restored-unrecorded) (data in place, state record not written), C(restored-differs)
+      (O(verify) found differences).
+  returned: failure after the restore started
+  type: str
+staging_dir:
+  description: On failure, the staging directory if it could not be removed, else null.
+  returned: failure after the restore started
   type: str
 hint:
   description: On failure, what to do next.

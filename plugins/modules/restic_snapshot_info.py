@@ -21,14 +21,16 @@ description:
     writes after each run.
 options:
   repository:
-    description: Any restic repository string (local path, C(rclone:), C(rest:), C(s3:), C(sftp:)).
+    description:
+      - Any restic repository string (local path, C(rclone:), C(rest:), C(s3:), C(sftp:)).
+      - Credentials inside it are masked in every result, message and the logged invocation.
     type: str
     required: true
   password:
     description: The repository password. Mutually exclusive with O(password_file).
     type: str
   password_file:
-    description: A file holding the repository password.
+    description: A file holding the repository password (its path is shown in messages, it is not a secret).
     type: path
   environment:
     description: Extra environment for restic (rclone configuration, S3 keys). Never logged.

@@ -544,4 +544,3 @@ def test_url_credentials_never_shown(w14, guard, run, tmp_path, module):
         assert secret not in result['_stdout'] and secret not in result['_stderr']
         assert result['invocation']['module_args']['repository'].startswith('rest:http://drill:')
     assert res['repository'] == 'rest:http://drill:***@127.0.0.1:%d/repo' % port
-

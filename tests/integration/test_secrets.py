@@ -94,8 +94,8 @@ def test_no_secret_anywhere(probe_world, mode):
                  'RCLONE_CONFIG_PROBE_PASS': SECRETS['rclone_pass'],
                  'RCLONE_RETRIES': '1', 'RCLONE_LOW_LEVEL_RETRIES': '1'}
     probe_vars = {
-        'probe_repo_url': 'rest:http://drill:%s@127.0.0.1:%d/train' % (SECRETS['url'],
-                                                                      probe_world['port']),
+        'probe_repo_url': 'rest:http://drill:%s@127.0.0.1:%d/train' % (
+            SECRETS['url'], probe_world['port']),
         'probe_dead_url': 'rest:http://drill:%s@127.0.0.1:9/train' % SECRETS['url'],
         'probe_rclone_repo': ('rclone::s3,provider=Minio,endpoint=http://127.0.0.1:9,'
                               'access_key_id=%s,secret_access_key=%s:bucket/train'
