@@ -1090,9 +1090,16 @@ class RestoreJob:
             except OSError as err:
                 note = ('The staging directory %s is left behind (%s); the next run removes '
                         'it and starts again.' % (progress.staging, err))
+        if progress.in_place and progress.empty_before and is_empty_dir(self.target, self.skip):
+            progress.in_place = False  # restic failed before it wrote anything
         if progress.created and not progress.wrote_data():
+            path = self.target
             try:
-                os.rmdir(progress.created) if os.path.isdir(progress.created) else None
+                while True:  # the directories this run created, deepest first
+                    os.rmdir(path)
+                    if path == progress.created:
+                        break
+                    path = os.path.dirname(path)
             except OSError:
                 pass
         space = None
@@ -1222,6 +1229,7 @@ class RestoreJob:
         if method == 'native':
             progress.state_removed = remove_state(self.state_loc)
             remove_staging(self.target)  # a staging leftover (or a planted name): never used
+            progress.empty_before = is_empty_dir(self.target, self.skip)
             progress.in_place = True
             out = self.restic.run(args)[0]
             summary = {}

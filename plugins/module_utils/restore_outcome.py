@@ -52,6 +52,7 @@ class Progress:
         self.staging = None          # the staging directory while it exists
         self.state_removed = False
         self.in_place = False        # restic (native) was started on the target itself
+        self.empty_before = False    # the target held nothing before restic started
         self.merged = []             # staged paths moved into the target
         self.merge_started = False
         self.deleted = False
@@ -146,8 +147,10 @@ def failure(exc, progress, state_file, staging_note, space_note=None):
         parts.append('Next: remount the target filesystem read-write (mount -o remount,rw) or '
                      'choose another target.')
     elif kind == 'permission':
-        parts.append('Next: run with become (restic restores owners and modes as root) or '
-                     'choose a target this user may write.')
+        parts.append('Next: check the permissions and attributes of the target (ls -l, lsattr: '
+                     'an immutable directory refuses new entries), run with become (restic '
+                     'restores owners and modes as root), or choose a target this user may '
+                     'write.')
     fields = {'error_kind': kind, 'target_state': state, 'staging_dir': progress.staging}
     if isinstance(exc, CommandError):
         fields.update(exc.as_result())
