@@ -40,10 +40,14 @@ import errno
 import json
 import os
 import re
-import stat
 import time
 import uuid as uuidlib
 
+from ansible_collections.resilience.dr.plugins.module_utils import blockdev
+from ansible_collections.resilience.dr.plugins.module_utils.blockdev import (  # noqa: F401
+    parse_blkid_export)
+from ansible_collections.resilience.dr.plugins.module_utils.bcache_preflight import (
+    BcacheFailure, kernel_support, no_bcache_message, refuse_bcache_in_use, refuse_in_use)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, Plan, Refusal)
 
@@ -58,14 +62,6 @@ DEFAULT_PERSIST_PATH = '/etc/udev/rules.d/70-resilience-bcache.rules'
 RULE_HEADER = ('# Managed by resilience.dr.bcache_cache (persist: true). Re-applies the bcache\n'
                '# tunables the kernel does not store on disk each time a backing device is\n'
                '# registered. Do not edit lines by hand; re-run the module instead.\n')
-
-
-class BcacheFailure(Exception):
-    """The module cannot reach the requested state; ``details`` go into the failed result."""
-
-    def __init__(self, message, **details):
-        self.details = details
-        super(BcacheFailure, self).__init__(message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,25 +175,6 @@ def parse_super_show(text):
         sectors = raw.get('dev.data.first_sector')
         result['data_offset_sectors'] = int(sectors) if sectors and sectors.isdigit() else None
     return result
-
-
-def parse_blkid_export(text):
-    """``blkid -o export`` output (one or more blank-line separated blocks) -> list of dicts."""
-    devices = []
-    current = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            if current:
-                devices.append(current)
-                current = {}
-            continue
-        if '=' in line:
-            key, value = line.split('=', 1)
-            current[key] = value
-    if current:
-        devices.append(current)
-    return devices
 
 
 def describe_signature(blkid):
@@ -464,36 +441,20 @@ class DeviceFacts:
 
 
 def probe_device(runner, path):
-    """blkid (low-level probe, no cache) and bcache-super-show for one device."""
-    real = os.path.realpath(path)
-    try:
-        mode = os.stat(real).st_mode
-    except OSError:
+    """The signatures on one device (:func:`blockdev.signatures`) and its bcache superblock."""
+    dev = blockdev.resolve(path)
+    if not dev.exists:
         raise BcacheFailure('%s does not exist; check the device name (ls -l /dev/disk/by-*)'
                             % path, device=path)
-    if not stat.S_ISBLK(mode):
-        raise BcacheFailure('%s is not a block device' % path, device=path)
-    blkid_bin = runner.which('blkid')
-    rc, out, err = runner.run([blkid_bin, '-p', '-o', 'export', real], check=False)
-    if rc == 0:
-        found = parse_blkid_export(out)
-        blkid = found[0] if found else {}
-    elif rc == 2:
-        blkid = {}
-    elif rc == 8:
-        blkid = {'TYPE': 'ambivalent', 'USAGE': 'several signatures (blkid -p: ambivalent)'}
-    else:
-        raise CommandError([blkid_bin, '-p', '-o', 'export', real], rc, out, err,
-                           hint='check that %s is readable' % real)
-    blkid.pop('DEVNAME', None)
-    # PART_ENTRY_* describe the partition's entry in its parent's table, not its content:
-    # a new, empty partition is blank.
-    for key in [k for k in blkid if k.startswith('PART_ENTRY_')]:
-        del blkid[key]
+    if not dev.block:
+        raise BcacheFailure('%s is not a block device; list block devices only (for a disk '
+                            'image: losetup --find --show IMAGE)' % path, device=path)
+    real = dev.node
+    blkid = blockdev.blkid_view(blockdev.signatures(runner, real))
     superblock = None
     if blkid.get('TYPE') == 'bcache':
         superblock = read_superblock(runner, real)
-    return DeviceFacts(path, device_name(real), blkid, superblock)
+    return DeviceFacts(path, dev.name or device_name(real), blkid, superblock)
 
 
 def read_superblock(runner, device):
@@ -594,7 +555,7 @@ class BcacheCache:
     REGISTER_TIMEOUT = 60
 
     def __init__(self, runner, params, check_mode=False, sysfs=None, facts=None,
-                 persist_text=None, new_cset_uuid=None):
+                 persist_text=None, new_cset_uuid=None, kernel_release=None):
         self.runner = runner
         self.params = params
         self.check_mode = check_mode
@@ -604,6 +565,7 @@ class BcacheCache:
         self.data_lost = []
         self.state = BcacheState(self.sysfs)
         self.new_cset_uuid = new_cset_uuid
+        self.kernel_release = kernel_release
         self.persist_path = params.get('persist_path') or DEFAULT_PERSIST_PATH
         self._persist_text = persist_text
         # facts: {path: DeviceFacts}; probed for real unless given (unit tests).
@@ -646,12 +608,14 @@ class BcacheCache:
     def probe(self):
         p = self.params
         if p.get('cache_device'):
-            self.cache = self._facts(p['cache_device'])
-        self.backing = [self._facts(b) for b in p.get('backing_devices') or []]
+            self.cache = self._facts(p['cache_device'], 'cache')
+        self.backing = [self._facts(b, 'backing') for b in p.get('backing_devices') or []]
 
-    def _facts(self, path):
+    def _facts(self, path, role):
         if path not in self.facts:
             self.facts[path] = probe_device(self.runner, path)
+            if self.params['state'] == 'present' and not self.facts[path].kind.startswith('bcache-'):
+                refuse_in_use(path, role)   # make-bcache (and wipefs) would write to it
         return self.facts[path]
 
     # ---- sysfs steps ----------------------------------------------------------------------------
@@ -739,12 +703,21 @@ class BcacheCache:
                       % real, action=action)
 
     def _modprobe(self):
+        """Plan ``modprobe bcache``; fail at once (check mode too) when the kernel has none."""
         if self.state.loaded:
             return
-        modprobe = self.runner.which('modprobe', required=not self.check_mode) or 'modprobe'
-        step = self.plan.add('load the bcache kernel module', argv=[modprobe, 'bcache'],
-                             hint='this kernel has no bcache module; install a kernel with '
-                                  'CONFIG_BCACHE')
+        status, detail = kernel_support(self.sysfs, self.kernel_release)
+        if status == 'loaded':
+            return
+        if status == 'missing':
+            raise BcacheFailure(no_bcache_message(self.kernel_release or os.uname()[2], detail),
+                                bcache_available=False)
+        modprobe = self.runner.which('modprobe', required=not self.check_mode,
+                                     hint='install kmod (it provides modprobe); the kernel has '
+                                          'a bcache module (%s)' % detail) or 'modprobe'
+        step = self.plan.add('load the bcache kernel module (%s)' % detail,
+                             argv=[modprobe, 'bcache'],
+                             hint='read dmesg: the module exists but did not load')
         return step
 
     def _wipe_step(self, facts):
@@ -1164,9 +1137,8 @@ class BcacheCache:
             reg = st.backing.get(f.name)
             if reg is None:
                 continue
-            if reg['bcache_device'] and self._in_use(reg['bcache_device']):
-                raise BcacheFailure('%s (%s) is in use (mounted or held open); unmount it first'
-                                    % (reg['bcache_device'], f.path))
+            if reg['bcache_device']:
+                refuse_bcache_in_use(reg['bcache_device'], f.path)
             if reg['state'] == 'dirty' or (reg['dirty_data_bytes'] or 0) > 0:
                 self.data_lost.append({'device': f.path,
                                        'dirty_data_lost_bytes': reg['dirty_data_bytes']})
@@ -1200,15 +1172,6 @@ class BcacheCache:
                           argv=[wipefs, '-a', os.path.realpath(f.path)], destructive=True)
         if os.path.exists(self.persist_path) or self._persist_text:
             self._persist_steps(drop=True)
-
-    @staticmethod
-    def _in_use(dev):
-        try:
-            fd = os.open(dev, os.O_RDONLY | os.O_EXCL)
-        except OSError as exc:
-            return exc.errno == errno.EBUSY
-        os.close(fd)
-        return False
 
     # ---- run ------------------------------------------------------------------------------------
 

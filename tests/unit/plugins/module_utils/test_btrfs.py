@@ -133,12 +133,6 @@ def test_wipefs():
     assert member[0]['label'] == 'captest'
 
 
-def test_blkid_export():
-    b = btrfs.parse_blkid_export(fixture('blkid_export_btrfs_member.txt'))
-    assert b['TYPE'] == 'btrfs' and b['UUID'] == UUID
-    assert btrfs.parse_blkid_export(fixture('blkid_export_blank.txt')) == {}
-
-
 def test_findmnt():
     m = btrfs.parse_findmnt_json(fixture('findmnt_btrfs.json'))
     assert m == [{'target': '/tmp/btrcap/mnt', 'source': '/dev/loop0', 'subvol': None,
