@@ -611,8 +611,8 @@ class ArrayManager(DeviceSafety):
     def find(self, filesystems, listed):
         """The filesystem the request names: by uuid, by label, else by its members' superblocks.
 
-        When no filesystem carries the label but the listed devices carry one filesystem's
-        superblocks, that is the filesystem: its label differs (``label_mismatch``), and it is
+        When no filesystem carries the label but every listed device carries one filesystem's
+        superblock, that is the filesystem: its label differs (``label_mismatch``), and it is
         relabelled only with ``relabel``; it is never recreated.
         """
         req = self.req
@@ -636,6 +636,11 @@ class ArrayManager(DeviceSafety):
         rdevs = set(d['rdev'] for d in listed if d['rdev'] is not None)
         match = [fs for fs in filesystems
                  if rdevs & set(device_rdev(d['path']) for d in fs['devices'] if d['path'])]
+        if req.label:
+            # By superblocks only when every listed device carries that one filesystem; a
+            # request that mixes its members with other devices names a new filesystem.
+            match = [fs for fs in match
+                     if rdevs <= set(device_rdev(d['path']) for d in fs['devices'] if d['path'])]
         if len(match) > 1:
             raise Refusal('%sthe listed devices belong to %d different filesystems (%s); give '
                           'uuid to choose one, or list the members of one filesystem only'
