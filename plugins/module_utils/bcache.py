@@ -580,12 +580,13 @@ class BcacheCache:
     def validate(self):
         p = self.params
         backing = p.get('backing_devices') or []
-        if len(set(os.path.realpath(b) for b in backing)) != len(backing):
-            raise BcacheFailure('backing_devices lists the same device twice')
-        if p.get('cache_device') and os.path.realpath(p['cache_device']) in [
-                os.path.realpath(b) for b in backing]:
-            raise BcacheFailure('cache_device %s is also listed in backing_devices'
-                                % p['cache_device'])
+        twice = blockdev.same_device_groups(backing)
+        if twice:
+            raise BcacheFailure('backing_devices lists the same device twice (%s); list each '
+                                'device once' % '; '.join(' and '.join(g) for g in twice))
+        if p.get('cache_device') and blockdev.same_device_groups([p['cache_device']] + backing):
+            raise BcacheFailure('cache_device %s is also listed in backing_devices (the same '
+                                'block device); one device cannot be both' % p['cache_device'])
         if p['state'] == 'present' and not p.get('cache_device') and not backing:
             raise BcacheFailure('state=present needs cache_device and/or backing_devices')
         try:

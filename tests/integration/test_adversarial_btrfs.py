@@ -403,3 +403,16 @@ def test_bcache_nonexistent_device(pool):
     refused('bcache_cache', {'cache_device': cache.device,
                              'backing_devices': ['/dev/adv-no-such-hdd']}, state(pool), pool,
             '/dev/adv-no-such-hdd does not exist', 'check the device name', no_force=True)
+
+
+def test_bcache_same_device_under_two_names(pool):
+    cache, backing = pool.new(2)
+    link = symlink(pool, backing.device, 'by-id-hdd')
+    refused('bcache_cache', {'cache_device': cache.device,
+                             'backing_devices': [backing.device, link]}, state(pool), pool,
+            'backing_devices lists the same device twice', link, 'list each device once',
+            no_force=True)
+    alias = symlink(pool, cache.device, 'by-partlabel-cache')
+    refused('bcache_cache', {'cache_device': alias, 'backing_devices': [cache.device]},
+            state(pool), pool, 'is also listed in backing_devices', 'one device cannot be both',
+            no_force=True)
