@@ -6,7 +6,7 @@
 Everything the ``btrfs_array``, ``btrfs_array_info`` and ``btrfs_scrub`` modules know lives here.
 The parsers are pure functions over the text the tools print (``btrfs filesystem show --raw``,
 ``btrfs filesystem usage -b``, ``btrfs device stats``, ``btrfs scrub status -R``,
-``btrfs inspect-internal dump-tree -t chunk``, ``wipefs --json``, ``findmnt --json``) and over
+``btrfs inspect-internal dump-tree -t chunk``, ``findmnt --json``) and over
 sysfs (``/sys/fs/btrfs/<uuid>/``), so that they can be unit tested with captured output.
 
 Sources of truth, cheapest first:
@@ -17,7 +17,8 @@ Sources of truth, cheapest first:
 * profiles and missing members of a *mounted* filesystem: sysfs (no command at all);
 * profiles and all devids of an *unmounted* filesystem: the chunk tree on disk
   (``btrfs inspect-internal dump-tree -t chunk``, read-only);
-* signatures on a device that is not a member: ``wipefs --json`` (lists every signature
+* signatures on a device that is not a member, and whether a device is in use:
+  :mod:`blockdev`, the collection's one block-device helper (``wipefs --json`` lists every signature
   libblkid knows: file systems, partition tables, bcache, RAID members).
 
 Operations that need a mounted filesystem (add, remove, replace, convert) use the mount the
@@ -36,8 +37,7 @@ import re
 import time
 
 from ansible_collections.resilience.dr.plugins.module_utils import blockdev
-from ansible_collections.resilience.dr.plugins.module_utils.blockdev import (  # noqa: F401
-    device_rdev, parse_wipefs_json)
+from ansible_collections.resilience.dr.plugins.module_utils.blockdev import device_rdev
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs_safety import (
     DeviceSafety, check_request_devices)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (

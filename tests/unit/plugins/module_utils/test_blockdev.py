@@ -93,7 +93,7 @@ def sysfs(tmp_path, swap_rdev=None):
         (d / 'slaves').mkdir()
         if '/' in rel:
             (d / 'partition').write_text(rel[-1] + '\n')
-        for link in (root / 'dev' / 'block' / devno, root / 'class' / 'block' / rel.split('/')[-1]):
+        for link in (root / 'dev' / 'block' / devno, root / 'class' / 'block' / os.path.basename(rel)):
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(d)
     (devices / 'loop1' / 'holders' / 'dm-0').symlink_to(devices / 'dm-0')
