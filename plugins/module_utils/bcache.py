@@ -732,12 +732,13 @@ class BcacheCache:
         p = self.params
         force = p.get('force')
         st = self.state
+        # 0. a kernel without bcache fails here, before a refusal could suggest force.
+        self._modprobe()
         # 1. refusals first: nothing is touched unless the whole plan is allowed.
         self._refuse_foreign(self.cache, 'cache')
         for facts in self.backing:
             self._refuse_foreign(facts, 'backing')
 
-        self._modprobe()
         # 2. the cache set
         cache = self.cache
         if cache is not None:

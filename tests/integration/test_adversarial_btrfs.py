@@ -377,13 +377,17 @@ def host_has_bcache():
 
 @pytest.mark.skipif(host_has_bcache(), reason='the host kernel has bcache')
 def test_bcache_on_a_kernel_without_bcache(pool):
-    cache, backing = pool.new(2)
+    cache, backing, old = pool.new(3)
+    mkfs_ext4(old.device)
     res = refused('bcache_cache', {'cache_device': cache.device,
                                    'backing_devices': [backing.device],
                                    'cache_mode': 'writeback'}, state(pool), pool,
                   'has no bcache support', os.uname()[2], 'CONFIG_BCACHE', 'Nothing was changed')
     assert 'install the package that provides modprobe' not in res['msg']
     assert res['bcache_available'] is False and res['plan'] == [] and res['executed'] == []
+    # a device with another signature: force could not help on this kernel, so none is offered
+    refused('bcache_cache', {'cache_device': cache.device, 'backing_devices': [old.device]},
+            state(pool), pool, 'has no bcache support', no_force=True)
     info = ok(ansible('bcache_info', {}, diff=False))
     assert info['loaded'] is False
 

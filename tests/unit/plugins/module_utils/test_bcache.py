@@ -501,3 +501,11 @@ def test_absent_needs_no_bcache_kernel(tmp_path):
                                 state='absent', force=True)
     cmds = commands(manager)
     assert cmds and all(c.startswith('/usr/sbin/wipefs -a ') for c in cmds)
+
+
+def test_no_bcache_kernel_is_reported_before_a_signature_refusal(tmp_path):
+    # force could never help on this kernel: the message must not suggest it
+    facts = facts_from('ext4', 'blank')
+    with pytest.raises(bcache.BcacheFailure) as err:
+        no_kernel_planner(kernel_tree(tmp_path), facts)
+    assert 'has no bcache support' in str(err.value) and 'force' not in str(err.value)
