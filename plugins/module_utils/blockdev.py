@@ -223,6 +223,14 @@ class BlockDevice:
     def slaves(self):
         return _listdir(os.path.join(self.sysdir, 'slaves')) if self.sysdir else []
 
+    def data_slaves(self):
+        """The slaves that hold the data: for ``bcacheN`` only its backing device (its
+        ``bcache`` link), not the cache device every bcache device of a set shares."""
+        link = os.path.join(self.sysdir, 'bcache') if self.sysdir else None
+        if link and os.path.islink(link):
+            return [os.path.basename(os.path.dirname(os.path.realpath(link)))]
+        return self.slaves()
+
     def partitions(self):
         """Kernel names of this disk's partitions (empty for a partition)."""
         if not self.sysdir or self.partition:
@@ -262,12 +270,13 @@ def same_device_groups(paths, sys_root=SYS):
 
 
 def physical_disks(dev, _depth=0):
-    """Names of the whole disks under ``dev``: partitions to their disk, dm/md/bcache to slaves."""
+    """Names of the whole disks under ``dev``: partitions to their disk, dm/md to their
+    slaves, bcache to its backing device."""
     if not dev.block or _depth > 8:
         return set()
     if dev.partition and dev.parent:
         return {dev.parent}
-    slaves = dev.slaves()
+    slaves = dev.data_slaves()
     if not slaves:
         return {dev.name}
     out = set()

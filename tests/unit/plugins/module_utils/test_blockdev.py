@@ -99,6 +99,12 @@ def sysfs(tmp_path, swap_rdev=None):
     (devices / 'loop1' / 'holders' / 'dm-0').symlink_to(devices / 'dm-0')
     (devices / 'dm-0' / 'slaves' / 'loop1').symlink_to(devices / 'loop1')
     (devices / 'bcache0' / 'slaves' / 'loop0p2').symlink_to(devices / 'loop0' / 'loop0p2')
+    # as in the lab VM's capture: a bcache device's slaves are its backing device *and* the
+    # cache device; its `bcache` link names the backing device
+    (devices / 'loop7').mkdir()
+    (devices / 'bcache0' / 'slaves' / 'loop7').symlink_to(devices / 'loop7')
+    (devices / 'loop0' / 'loop0p2' / 'bcache').mkdir()
+    (devices / 'bcache0' / 'bcache').symlink_to(devices / 'loop0' / 'loop0p2' / 'bcache')
     (devices / 'loop0' / 'loop0p2' / 'holders' / 'bcache0').symlink_to(devices / 'bcache0')
     (root / 'fs' / 'btrfs' / 'c5973b5b-94ed-43f0-aa9b-4c2fabb4cc74' / 'devices').mkdir(parents=True)
     (root / 'fs' / 'btrfs' / 'c5973b5b-94ed-43f0-aa9b-4c2fabb4cc74' / 'devices' / 'loop5').symlink_to(
@@ -120,7 +126,8 @@ def test_identity_partitions_holders_slaves(tmp_path):
     part = blockdev.resolve_name('loop0p1', root)
     assert part.partition is True and part.parent == 'loop0' and part.devno == '259:0'
     assert dev(root, 'loop1', '7:1').holders() == ['dm-0']
-    # the disks under a stacked device: bcache0 -> loop0p2 -> loop0; dm-0 -> loop1
+    # the disks under a stacked device: bcache0 -> loop0p2 -> loop0 (not its cache loop7);
+    # dm-0 -> loop1
     assert blockdev.physical_disks(dev(root, 'bcache0', '252:0')) == {'loop0'}
     assert blockdev.physical_disks(dev(root, 'dm-0', '253:0')) == {'loop1'}
     assert blockdev.physical_disks(part) == {'loop0'}
