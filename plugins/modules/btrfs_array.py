@@ -91,7 +91,9 @@ options:
       - Allows destructive steps - C(mkfs.btrfs), C(btrfs device add) or C(btrfs replace) onto a
         device that carries a signature (another filesystem, a partition table, a bcache
         superblock, a member of another BTRFS), and O(state=absent).
-      - It never allows a write to a mounted device or to a member of a mounted filesystem.
+      - It never allows a write to a device in use (mounted, swap, held by device-mapper, md or
+        bcache, a member of a mounted filesystem, or a whole disk with such a partition), and it
+        is never needed for a device that holds the filesystem the request names.
     type: bool
     default: false
   mountpoint:
