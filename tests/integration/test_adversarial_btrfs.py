@@ -269,6 +269,20 @@ def test_whole_disk_with_a_mounted_partition_even_with_force(pool):
     assert blkid(part)['TYPE'] == 'ext4'
 
 
+def test_whole_disk_with_a_swap_partition(pool):
+    disk, = pool.new(1)
+    part = pool.add_partition(disk, 1, 2048, 65536)
+    sh('mkswap', part)
+    sh('swapon', part)
+    try:
+        refused('btrfs_array', {'label': 'adv-swappart', 'devices': [disk.device],
+                                'force': True}, state(pool), pool,
+                disk.device, 'partition %s is in use as swap' % part,
+                'unmount or release %s' % part, option='force')
+    finally:
+        sh('swapoff', part, check=False)
+
+
 def test_redundant_profile_on_two_partitions_of_one_disk_warns(pool):
     disk, = pool.new(1, size_mb=700)
     p1 = pool.add_partition(disk, 1, 2048, 614400)
