@@ -853,6 +853,9 @@ class ArrayManager(DeviceSafety):
                           [btrfs, 'filesystem', 'label', MNT, req.label], False))
         elif relabel:
             present = [d['path'] for d in fs['devices'] if d['path'] and not d['missing']]
+            if not present:
+                raise Refusal('no member of %s is present to relabel it on; attach its devices '
+                              'first' % fs['uuid'], option='devices', details={'found': 'no member'})
             plan.add('relabel %s from %r to %r (unmounted: on its member %s)'
                      % (fs['uuid'], fs['label'], req.label, present[0]),
                      argv=[btrfs, 'filesystem', 'label', present[0], req.label],
