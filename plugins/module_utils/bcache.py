@@ -47,7 +47,7 @@ from ansible_collections.resilience.dr.plugins.module_utils import blockdev
 from ansible_collections.resilience.dr.plugins.module_utils.blockdev import (  # noqa: F401
     parse_blkid_export)
 from ansible_collections.resilience.dr.plugins.module_utils.bcache_preflight import (
-    BcacheFailure, kernel_support, no_bcache_message, refuse_bcache_in_use, refuse_in_use)
+    BcacheFailure, refuse_bcache_in_use, refuse_in_use, require_bcache)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, Plan, Refusal)
 
@@ -705,21 +705,14 @@ class BcacheCache:
 
     def _modprobe(self):
         """Plan ``modprobe bcache``; fail at once (check mode too) when the kernel has none."""
-        if self.state.loaded:
+        detail = None if self.state.loaded else require_bcache(self.sysfs, self.kernel_release)
+        if detail is None:
             return
-        status, detail = kernel_support(self.sysfs, self.kernel_release)
-        if status == 'loaded':
-            return
-        if status == 'missing':
-            raise BcacheFailure(no_bcache_message(self.kernel_release or os.uname()[2], detail),
-                                bcache_available=False)
         modprobe = self.runner.which('modprobe', required=not self.check_mode,
                                      hint='install kmod (it provides modprobe); the kernel has '
                                           'a bcache module (%s)' % detail) or 'modprobe'
-        step = self.plan.add('load the bcache kernel module (%s)' % detail,
-                             argv=[modprobe, 'bcache'],
-                             hint='read dmesg: the module exists but did not load')
-        return step
+        self.plan.add('load the bcache kernel module (%s)' % detail, argv=[modprobe, 'bcache'],
+                      hint='read dmesg: the module exists but did not load')
 
     def _wipe_step(self, facts):
         wipefs = self.runner.which('wipefs', required=not self.check_mode) or 'wipefs'

@@ -60,6 +60,15 @@ def kernel_support(sysfs, release=None):
     return 'missing', 'neither %s/modules.builtin nor modules.dep lists bcache.ko' % base
 
 
+def require_bcache(sysfs, release=None):
+    """None when bcache is loaded; what lists the module when it can be loaded; else fail."""
+    status, detail = kernel_support(sysfs, release)
+    if status == 'missing':
+        raise BcacheFailure(no_bcache_message(release or os.uname()[2], detail),
+                            bcache_available=False)
+    return detail
+
+
 def no_bcache_message(release, detail):
     return ('the running kernel (%s) has no bcache support: /sys/fs/bcache does not exist and %s. '
             'Nothing was changed, and nothing can be planned on this kernel. Boot a kernel built '

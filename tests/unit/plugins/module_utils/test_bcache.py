@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.resilience.dr.plugins.module_utils import bcache
+from ansible_collections.resilience.dr.plugins.module_utils import bcache, bcache_preflight
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Refusal
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'bcache')
@@ -464,7 +464,7 @@ def no_kernel_planner(sysfs, facts, check_mode=True, **params):
 @pytest.mark.parametrize('check_mode', [True, False])
 def test_no_bcache_in_the_kernel_fails_with_what_to_do(tmp_path, check_mode):
     sysfs = kernel_tree(tmp_path)
-    assert bcache.kernel_support(sysfs, RELEASE)[0] == 'missing'
+    assert bcache_preflight.kernel_support(sysfs, RELEASE)[0] == 'missing'
     with pytest.raises(bcache.BcacheFailure) as err:
         no_kernel_planner(sysfs, facts_from('blank', 'blank'), check_mode=check_mode)
     text = str(err.value)
@@ -477,7 +477,7 @@ def test_no_bcache_in_the_kernel_fails_with_what_to_do(tmp_path, check_mode):
 def test_no_modules_directory_at_all(tmp_path):
     root = tmp_path / 'root'
     (root / 'sys' / 'class' / 'block').mkdir(parents=True)
-    status, detail = bcache.kernel_support(bcache.Sysfs(str(root)), RELEASE)
+    status, detail = bcache_preflight.kernel_support(bcache.Sysfs(str(root)), RELEASE)
     assert status == 'missing' and '/lib/modules/%s does not exist' % RELEASE in detail
 
 
@@ -487,7 +487,7 @@ def test_no_modules_directory_at_all(tmp_path):
 ])
 def test_bcache_module_not_loaded_is_planned_as_modprobe(tmp_path, where, listing):
     sysfs = kernel_tree(tmp_path, listing, where)
-    assert bcache.kernel_support(sysfs, RELEASE) == ('module', '/lib/modules/%s/%s lists bcache'
+    assert bcache_preflight.kernel_support(sysfs, RELEASE) == ('module', '/lib/modules/%s/%s lists bcache'
                                                      % (RELEASE, where))
     manager = no_kernel_planner(sysfs, facts_from('blank', 'blank'))
     first = manager.plan.as_list()[0]
