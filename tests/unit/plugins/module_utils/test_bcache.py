@@ -487,8 +487,8 @@ def test_no_modules_directory_at_all(tmp_path):
 ])
 def test_bcache_module_not_loaded_is_planned_as_modprobe(tmp_path, where, listing):
     sysfs = kernel_tree(tmp_path, listing, where)
-    assert bcache_preflight.kernel_support(sysfs, RELEASE) == ('module', '/lib/modules/%s/%s lists bcache'
-                                                     % (RELEASE, where))
+    expected = ('module', '/lib/modules/%s/%s lists bcache' % (RELEASE, where))
+    assert bcache_preflight.kernel_support(sysfs, RELEASE) == expected
     manager = no_kernel_planner(sysfs, facts_from('blank', 'blank'))
     first = manager.plan.as_list()[0]
     assert first['command'] == '/usr/sbin/modprobe bcache'
