@@ -40,10 +40,14 @@ import errno
 import json
 import os
 import re
-import stat
 import time
 import uuid as uuidlib
 
+from ansible_collections.resilience.dr.plugins.module_utils import blockdev
+from ansible_collections.resilience.dr.plugins.module_utils.blockdev import (  # noqa: F401
+    parse_blkid_export)
+from ansible_collections.resilience.dr.plugins.module_utils.bcache_preflight import (
+    BcacheFailure, refuse_bcache_in_use, refuse_in_use, require_bcache)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, Plan, Refusal)
 
@@ -58,14 +62,6 @@ DEFAULT_PERSIST_PATH = '/etc/udev/rules.d/70-resilience-bcache.rules'
 RULE_HEADER = ('# Managed by resilience.dr.bcache_cache (persist: true). Re-applies the bcache\n'
                '# tunables the kernel does not store on disk each time a backing device is\n'
                '# registered. Do not edit lines by hand; re-run the module instead.\n')
-
-
-class BcacheFailure(Exception):
-    """The module cannot reach the requested state; ``details`` go into the failed result."""
-
-    def __init__(self, message, **details):
-        self.details = details
-        super(BcacheFailure, self).__init__(message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,25 +175,6 @@ def parse_super_show(text):
         sectors = raw.get('dev.data.first_sector')
         result['data_offset_sectors'] = int(sectors) if sectors and sectors.isdigit() else None
     return result
-
-
-def parse_blkid_export(text):
-    """``blkid -o export`` output (one or more blank-line separated blocks) -> list of dicts."""
-    devices = []
-    current = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            if current:
-                devices.append(current)
-                current = {}
-            continue
-        if '=' in line:
-            key, value = line.split('=', 1)
-            current[key] = value
-    if current:
-        devices.append(current)
-    return devices
 
 
 def describe_signature(blkid):
@@ -464,36 +441,20 @@ class DeviceFacts:
 
 
 def probe_device(runner, path):
-    """blkid (low-level probe, no cache) and bcache-super-show for one device."""
-    real = os.path.realpath(path)
-    try:
-        mode = os.stat(real).st_mode
-    except OSError:
+    """The signatures on one device (:func:`blockdev.signatures`) and its bcache superblock."""
+    dev = blockdev.resolve(path)
+    if not dev.exists:
         raise BcacheFailure('%s does not exist; check the device name (ls -l /dev/disk/by-*)'
                             % path, device=path)
-    if not stat.S_ISBLK(mode):
-        raise BcacheFailure('%s is not a block device' % path, device=path)
-    blkid_bin = runner.which('blkid')
-    rc, out, err = runner.run([blkid_bin, '-p', '-o', 'export', real], check=False)
-    if rc == 0:
-        found = parse_blkid_export(out)
-        blkid = found[0] if found else {}
-    elif rc == 2:
-        blkid = {}
-    elif rc == 8:
-        blkid = {'TYPE': 'ambivalent', 'USAGE': 'several signatures (blkid -p: ambivalent)'}
-    else:
-        raise CommandError([blkid_bin, '-p', '-o', 'export', real], rc, out, err,
-                           hint='check that %s is readable' % real)
-    blkid.pop('DEVNAME', None)
-    # PART_ENTRY_* describe the partition's entry in its parent's table, not its content:
-    # a new, empty partition is blank.
-    for key in [k for k in blkid if k.startswith('PART_ENTRY_')]:
-        del blkid[key]
+    if not dev.block:
+        raise BcacheFailure('%s is not a block device; list block devices only (for a disk '
+                            'image: losetup --find --show IMAGE)' % path, device=path)
+    real = dev.node
+    blkid = blockdev.blkid_view(blockdev.signatures(runner, real))
     superblock = None
     if blkid.get('TYPE') == 'bcache':
         superblock = read_superblock(runner, real)
-    return DeviceFacts(path, device_name(real), blkid, superblock)
+    return DeviceFacts(path, dev.name or device_name(real), blkid, superblock)
 
 
 def read_superblock(runner, device):
@@ -594,7 +555,7 @@ class BcacheCache:
     REGISTER_TIMEOUT = 60
 
     def __init__(self, runner, params, check_mode=False, sysfs=None, facts=None,
-                 persist_text=None, new_cset_uuid=None):
+                 persist_text=None, new_cset_uuid=None, kernel_release=None):
         self.runner = runner
         self.params = params
         self.check_mode = check_mode
@@ -604,6 +565,7 @@ class BcacheCache:
         self.data_lost = []
         self.state = BcacheState(self.sysfs)
         self.new_cset_uuid = new_cset_uuid
+        self.kernel_release = kernel_release
         self.persist_path = params.get('persist_path') or DEFAULT_PERSIST_PATH
         self._persist_text = persist_text
         # facts: {path: DeviceFacts}; probed for real unless given (unit tests).
@@ -618,12 +580,13 @@ class BcacheCache:
     def validate(self):
         p = self.params
         backing = p.get('backing_devices') or []
-        if len(set(os.path.realpath(b) for b in backing)) != len(backing):
-            raise BcacheFailure('backing_devices lists the same device twice')
-        if p.get('cache_device') and os.path.realpath(p['cache_device']) in [
-                os.path.realpath(b) for b in backing]:
-            raise BcacheFailure('cache_device %s is also listed in backing_devices'
-                                % p['cache_device'])
+        twice = blockdev.same_device_groups(backing)
+        if twice:
+            raise BcacheFailure('backing_devices lists the same device twice (%s); list each '
+                                'device once' % '; '.join(' and '.join(g) for g in twice))
+        if p.get('cache_device') and blockdev.same_device_groups([p['cache_device']] + backing):
+            raise BcacheFailure('cache_device %s is also listed in backing_devices (the same '
+                                'block device); one device cannot be both' % p['cache_device'])
         if p['state'] == 'present' and not p.get('cache_device') and not backing:
             raise BcacheFailure('state=present needs cache_device and/or backing_devices')
         try:
@@ -646,12 +609,14 @@ class BcacheCache:
     def probe(self):
         p = self.params
         if p.get('cache_device'):
-            self.cache = self._facts(p['cache_device'])
-        self.backing = [self._facts(b) for b in p.get('backing_devices') or []]
+            self.cache = self._facts(p['cache_device'], 'cache')
+        self.backing = [self._facts(b, 'backing') for b in p.get('backing_devices') or []]
 
-    def _facts(self, path):
+    def _facts(self, path, role):
         if path not in self.facts:
             self.facts[path] = probe_device(self.runner, path)
+            if self.params['state'] == 'present' and not self.facts[path].kind.startswith('bcache-'):
+                refuse_in_use(path, role)   # make-bcache (and wipefs) would write to it
         return self.facts[path]
 
     # ---- sysfs steps ----------------------------------------------------------------------------
@@ -739,13 +704,15 @@ class BcacheCache:
                       % real, action=action)
 
     def _modprobe(self):
-        if self.state.loaded:
+        """Plan ``modprobe bcache``; fail at once (check mode too) when the kernel has none."""
+        detail = None if self.state.loaded else require_bcache(self.sysfs, self.kernel_release)
+        if detail is None:
             return
-        modprobe = self.runner.which('modprobe', required=not self.check_mode) or 'modprobe'
-        step = self.plan.add('load the bcache kernel module', argv=[modprobe, 'bcache'],
-                             hint='this kernel has no bcache module; install a kernel with '
-                                  'CONFIG_BCACHE')
-        return step
+        modprobe = self.runner.which('modprobe', required=not self.check_mode,
+                                     hint='install kmod (it provides modprobe); the kernel has '
+                                          'a bcache module (%s)' % detail) or 'modprobe'
+        self.plan.add('load the bcache kernel module (%s)' % detail, argv=[modprobe, 'bcache'],
+                      hint='read dmesg: the module exists but did not load')
 
     def _wipe_step(self, facts):
         wipefs = self.runner.which('wipefs', required=not self.check_mode) or 'wipefs'
@@ -758,12 +725,13 @@ class BcacheCache:
         p = self.params
         force = p.get('force')
         st = self.state
+        # 0. a kernel without bcache fails here, before a refusal could suggest force.
+        self._modprobe()
         # 1. refusals first: nothing is touched unless the whole plan is allowed.
         self._refuse_foreign(self.cache, 'cache')
         for facts in self.backing:
             self._refuse_foreign(facts, 'backing')
 
-        self._modprobe()
         # 2. the cache set
         cache = self.cache
         if cache is not None:
@@ -1164,9 +1132,8 @@ class BcacheCache:
             reg = st.backing.get(f.name)
             if reg is None:
                 continue
-            if reg['bcache_device'] and self._in_use(reg['bcache_device']):
-                raise BcacheFailure('%s (%s) is in use (mounted or held open); unmount it first'
-                                    % (reg['bcache_device'], f.path))
+            if reg['bcache_device']:
+                refuse_bcache_in_use(reg['bcache_device'], f.path)
             if reg['state'] == 'dirty' or (reg['dirty_data_bytes'] or 0) > 0:
                 self.data_lost.append({'device': f.path,
                                        'dirty_data_lost_bytes': reg['dirty_data_bytes']})
@@ -1200,15 +1167,6 @@ class BcacheCache:
                           argv=[wipefs, '-a', os.path.realpath(f.path)], destructive=True)
         if os.path.exists(self.persist_path) or self._persist_text:
             self._persist_steps(drop=True)
-
-    @staticmethod
-    def _in_use(dev):
-        try:
-            fd = os.open(dev, os.O_RDONLY | os.O_EXCL)
-        except OSError as exc:
-            return exc.errno == errno.EBUSY
-        os.close(fd)
-        return False
 
     # ---- run ------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@
 Everything the ``btrfs_array``, ``btrfs_array_info`` and ``btrfs_scrub`` modules know lives here.
 The parsers are pure functions over the text the tools print (``btrfs filesystem show --raw``,
 ``btrfs filesystem usage -b``, ``btrfs device stats``, ``btrfs scrub status -R``,
-``btrfs inspect-internal dump-tree -t chunk``, ``wipefs --json``, ``findmnt --json``) and over
+``btrfs inspect-internal dump-tree -t chunk``, ``findmnt --json``) and over
 sysfs (``/sys/fs/btrfs/<uuid>/``), so that they can be unit tested with captured output.
 
 Sources of truth, cheapest first:
@@ -17,7 +17,8 @@ Sources of truth, cheapest first:
 * profiles and missing members of a *mounted* filesystem: sysfs (no command at all);
 * profiles and all devids of an *unmounted* filesystem: the chunk tree on disk
   (``btrfs inspect-internal dump-tree -t chunk``, read-only);
-* signatures on a device that is not a member: ``wipefs --json`` (lists every signature
+* signatures on a device that is not a member, and whether a device is in use:
+  :mod:`blockdev`, the collection's one block-device helper (``wipefs --json`` lists every signature
   libblkid knows: file systems, partition tables, bcache, RAID members).
 
 Operations that need a mounted filesystem (add, remove, replace, convert) use the mount the
@@ -33,9 +34,12 @@ __metaclass__ = type
 import json
 import os
 import re
-import stat
 import time
 
+from ansible_collections.resilience.dr.plugins.module_utils import blockdev
+from ansible_collections.resilience.dr.plugins.module_utils.blockdev import device_rdev
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs_safety import (
+    DeviceSafety, check_request_devices)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, Plan, Refusal, render)
 
@@ -55,6 +59,9 @@ REDUNDANCY_ORDER = ('raid1c4', 'raid1c3', 'raid6', 'raid10', 'raid1', 'raid5', '
 BLOCK_GROUP_TYPES = ('data', 'metadata', 'system')
 
 TEMP_MOUNT_ROOT = '/run/resilience-dr'
+
+# Where a planned step's argv takes the mountpoint when it is not the last argument.
+MNT = object()
 
 # Commands that change something on disk.  Read-only discovery never runs one of these; the
 # benchmark and the integration tests assert it.
@@ -264,15 +271,6 @@ def parse_chunk_tree(text):
     return {'devices': [devices[k] for k in sorted(devices)], 'profiles': profiles}
 
 
-def parse_wipefs_json(text):
-    """``wipefs --json <dev>`` -> list of ``{type, offset, uuid, label}`` (empty when blank)."""
-    if not text.strip():
-        return []
-    doc = json.loads(text)
-    return [dict((k, s.get(k)) for k in ('type', 'offset', 'uuid', 'label', 'usage'))
-            for s in doc.get('signatures', [])]
-
-
 def parse_findmnt_json(text):
     """``findmnt --json`` -> flat list of ``{target, source, fstype, options}``.
 
@@ -294,16 +292,6 @@ def parse_findmnt_json(text):
                         'options': node.get('options')})
             walk(node.get('children', []))
     walk(doc.get('filesystems', []))
-    return out
-
-
-def parse_blkid_export(text):
-    """``blkid -p -o export <dev>`` -> dict of the KEY=value lines."""
-    out = {}
-    for line in text.splitlines():
-        if '=' in line:
-            k, dummy, v = line.partition('=')
-            out[k.strip()] = v.strip()
     return out
 
 
@@ -393,57 +381,6 @@ def read_sysfs_fs(uuid, root='/sys/fs/btrfs'):
 
 
 # --------------------------------------------------------------------------------------------
-# Block devices
-# --------------------------------------------------------------------------------------------
-
-def device_rdev(path):
-    """``st_rdev`` of a block device (following udev symlinks), or None."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_rdev if stat.S_ISBLK(st.st_mode) else None
-
-
-def device_size(path):
-    """Size in bytes from sysfs, or None."""
-    rdev = device_rdev(path)
-    if rdev is None:
-        return None
-    sysdir = '/sys/dev/block/%d:%d' % (os.major(rdev), os.minor(rdev))
-    try:
-        with open(os.path.join(sysdir, 'size')) as f:
-            return int(f.read().strip()) * 512
-    except (IOError, OSError, ValueError):
-        return None
-
-
-def device_holders(path):
-    """Kernel holders of a block device (dm, md, bcache...), from sysfs."""
-    rdev = device_rdev(path)
-    if rdev is None:
-        return []
-    holders = '/sys/dev/block/%d:%d/holders' % (os.major(rdev), os.minor(rdev))
-    try:
-        return sorted(os.listdir(holders))
-    except OSError:
-        return []
-
-
-def swap_devices():
-    out = set()
-    try:
-        with open('/proc/swaps') as f:
-            for line in f.readlines()[1:]:
-                rdev = device_rdev(line.split()[0])
-                if rdev is not None:
-                    out.add(rdev)
-    except (IOError, OSError, IndexError):
-        pass
-    return out
-
-
-# --------------------------------------------------------------------------------------------
 # Discovery
 # --------------------------------------------------------------------------------------------
 
@@ -490,10 +427,7 @@ class Btrfs:
         return self._mounts
 
     def signatures(self, path):
-        wipefs = self.runner.which('wipefs', hint='install util-linux')
-        rc, out, err = self.runner.run([wipefs, '--json', path], check=True,
-                                       hint='check that %s is a readable block device' % path)
-        return parse_wipefs_json(out)
+        return blockdev.signatures(self.runner, path)
 
     def chunk_tree(self, path):
         rc, out, err = self.runner.run(
@@ -629,6 +563,7 @@ class ArrayRequest:
         self.remove_devices = list(params.get('remove_devices') or [])
         self.convert = bool(params.get('convert'))
         self.temporary_mount = params.get('temporary_mount', True)
+        self.relabel = bool(params.get('relabel'))
         self.validate()
 
     def validate(self):
@@ -641,16 +576,7 @@ class ArrayRequest:
                             ('metadata_profile', self.metadata_profile)):
             if value is not None and value not in PROFILES:
                 raise ValueError('%s must be one of %s' % (name, ', '.join(PROFILES)))
-        both = set(self.devices) & set(self.remove_devices)
-        if both:
-            raise ValueError('%s listed in both devices and remove_devices: drop it from one'
-                             % ', '.join(sorted(both)))
-        both = set(self.replace_missing) & set(self.remove_devices)
-        if both:
-            raise ValueError('%s listed in both replace_missing and remove_devices'
-                             % ', '.join(sorted(both)))
-        if len(set(self.devices)) != len(self.devices):
-            raise ValueError('devices lists the same device twice')
+        check_request_devices(self.devices, self.remove_devices, self.replace_missing)
         if self.data_profile == 'dup' and len(self.devices) > 1:
             raise ValueError('data_profile dup keeps both copies on one device; with %d devices '
                              'use raid1 (or list one device)' % len(self.devices))
@@ -666,7 +592,7 @@ def check_profile_devices(count, data_profile, metadata_profile, context):
                           option='devices', details={'contradiction': True})
 
 
-class ArrayManager:
+class ArrayManager(DeviceSafety):
     """Plans and executes ``btrfs_array``."""
 
     def __init__(self, module, runner, request):
@@ -680,25 +606,24 @@ class ArrayManager:
         self.mnt = None
         self.temp_mount = None
         self.facts = {}
-
-    # identify -------------------------------------------------------------------------------
-    def resolve_devices(self, paths):
-        out = []
-        for p in paths:
-            rdev = device_rdev(p)
-            # A node without a medium (a detached loop, an empty card reader) has size 0.
-            size = device_size(p) if rdev is not None else None
-            out.append({'path': p, 'realpath': os.path.realpath(p), 'rdev': rdev, 'size': size,
-                        'exists': os.path.exists(p) and size != 0, 'block': rdev is not None})
-        return out
+        self.label_mismatch = None
 
     def find(self, filesystems, listed):
+        """The filesystem the request names: by uuid, by label, else by its members' superblocks.
+
+        When no filesystem carries the label but every listed device carries one filesystem's
+        superblock, that is the filesystem: its label differs (``label_mismatch``), and it is
+        relabelled only with ``relabel``; it is never recreated.
+        """
         req = self.req
         if req.uuid:
             match = [fs for fs in filesystems if fs['uuid'] == req.uuid]
             if match and req.label is not None and match[0]['label'] != req.label:
-                raise Refusal('filesystem %s has label %r, not %r: fix label or uuid'
-                              % (req.uuid, match[0]['label'], req.label), option='label')
+                if not req.relabel:
+                    raise Refusal('filesystem %s has label %r, not %r: fix label or uuid, or set '
+                                  'relabel: true to change its label'
+                                  % (req.uuid, match[0]['label'], req.label), option='label')
+                self.label_mismatch = {'current': match[0]['label'], 'wanted': req.label}
             return match[0] if match else None
         if req.label:
             match = [fs for fs in filesystems if fs['label'] == req.label]
@@ -706,74 +631,34 @@ class ArrayManager:
                 raise Refusal('%d filesystems carry the label %r (%s); give uuid to choose one'
                               % (len(match), req.label, ', '.join(fs['uuid'] for fs in match)),
                               option='uuid')
-            return match[0] if match else None
+            if match:
+                return match[0]
         rdevs = set(d['rdev'] for d in listed if d['rdev'] is not None)
         match = [fs for fs in filesystems
                  if rdevs & set(device_rdev(d['path']) for d in fs['devices'] if d['path'])]
+        if req.label:
+            # By superblocks only when every listed device carries that one filesystem; a
+            # request that mixes its members with other devices names a new filesystem.
+            match = [fs for fs in match
+                     if rdevs <= set(device_rdev(d['path']) for d in fs['devices'] if d['path'])]
         if len(match) > 1:
-            raise Refusal('the listed devices belong to %d different filesystems (%s); give '
-                          'label or uuid' % (len(match), ', '.join(fs['uuid'] for fs in match)),
-                          option='uuid')
+            raise Refusal('%sthe listed devices belong to %d different filesystems (%s); give '
+                          'uuid to choose one, or list the members of one filesystem only'
+                          % ('no btrfs is labelled %r and ' % req.label if req.label else '',
+                             len(match), ', '.join('%s label %r' % (fs['uuid'], fs['label'])
+                                                   for fs in match)), option='uuid')
+        if match and req.label:
+            self.label_mismatch = {'current': match[0]['label'], 'wanted': req.label}
+            if not req.relabel:
+                self.warnings.append(
+                    'the listed devices carry btrfs %s, labelled %r, not %r; that is the '
+                    'filesystem (found by its members\' superblocks) and it is kept as it is. '
+                    'Set relabel: true to change its label (btrfs filesystem label), or '
+                    'correct label' % (match[0]['uuid'], match[0]['label'], req.label))
         return match[0] if match else None
 
     def member_rdevs(self, fs):
         return set(d['rdev'] for d in fs['devices'] if d.get('rdev') is not None)
-
-    def mounted_rdevs(self):
-        return set(r for r in (device_rdev(m['source']) for m in self.bt.mounts()) if r)
-
-    # safety ---------------------------------------------------------------------------------
-    def check_writable(self, dev, purpose, filesystems, allow_member_of=None):
-        """Refuse a write to ``dev`` unless it is blank (or ``force``) and not in use."""
-        if not dev['exists']:
-            raise Refusal('%s: device %s does not exist (or has no medium); correct '
-                          'devices/replace_missing or attach the disk first' % (purpose, dev['path']), option='devices',
-                          details={'device': dev['path'], 'found': 'nonexistent'})
-        if not dev['block']:
-            raise Refusal('%s: %s is not a block device; list block devices only'
-                          % (purpose, dev['path']), option='devices',
-                          details={'device': dev['path'], 'found': 'not a block device'})
-        if dev['rdev'] in self.mounted_rdevs():
-            where = [m['target'] for m in self.bt.mounts() if device_rdev(m['source']) == dev['rdev']]
-            raise Refusal('%s: %s is mounted at %s and is not a member of this filesystem; '
-                          'nothing is written to a mounted device (unmount it first, then '
-                          'set force if it may be overwritten)'
-                          % (purpose, dev['path'], ', '.join(where)), option='force',
-                          details={'device': dev['path'], 'found': 'mounted at %s' % ', '.join(where)})
-        if dev['rdev'] in swap_devices():
-            raise Refusal('%s: %s is in use as swap; swapoff it first' % (purpose, dev['path']),
-                          option='force', details={'device': dev['path'], 'found': 'swap'})
-        holders = device_holders(dev['path'])
-        if holders:
-            raise Refusal('%s: %s is held by %s (device-mapper, md or bcache); release it first'
-                          % (purpose, dev['path'], ', '.join(holders)), option='force',
-                          details={'device': dev['path'], 'found': 'held by %s' % ', '.join(holders)})
-        for fs in filesystems:
-            if fs is allow_member_of:
-                continue
-            if dev['rdev'] in self.member_rdevs(fs) and fs.get('mounted'):
-                raise Refusal('%s: %s is a member of the mounted btrfs %s (label %r); nothing '
-                              'is written to a mounted filesystem' % (purpose, dev['path'],
-                                                                      fs['uuid'], fs['label']),
-                              option='force', details={'device': dev['path'],
-                                                       'found': 'member of mounted btrfs %s' % fs['uuid']})
-        sigs = self.bt.signatures(dev['path'])
-        if sigs and not self.req.force:
-            found = ', '.join(self.describe_signature(s) for s in sigs)
-            raise Refusal('%s: %s is not blank, it carries %s; refusing to overwrite it '
-                          '(set force: true if its contents may be destroyed)'
-                          % (purpose, dev['path'], found), option='force',
-                          details={'device': dev['path'], 'found': found})
-        return sigs
-
-    @staticmethod
-    def describe_signature(sig):
-        text = sig.get('type') or 'unknown signature'
-        if sig.get('type') == 'btrfs':
-            text = 'a btrfs member (uuid %s, label %r)' % (sig.get('uuid'), sig.get('label'))
-        elif sig.get('uuid'):
-            text += ' (uuid %s)' % sig['uuid']
-        return '%s at offset %s' % (text, sig.get('offset'))
 
     # plan -----------------------------------------------------------------------------------
     def plan(self):
@@ -822,9 +707,12 @@ class ArrayManager:
         if req.metadata_profile:
             argv += ['-m', req.metadata_profile]
         argv += [d['path'] for d in listed]
+        self.warn_shared_disks([d['dev'] for d in listed], (req.data_profile, req.metadata_profile))
         plan.add('create btrfs %s on %s' % (req.label or '', ', '.join(d['path'] for d in listed)),
                  argv=argv, destructive=destructive,
-                 hint='read the mkfs.btrfs message; the devices were checked blank before')
+                 hint='read the mkfs.btrfs message; the devices were checked not to be in use '
+                      'and %s' % ('to carry only the signatures listed in the warnings (force)'
+                                  if destructive else 'blank'))
         self.facts['planned'] = {
             'exists': True, 'uuid': None, 'label': req.label,
             'members': sorted(d['path'] for d in listed),
@@ -953,6 +841,27 @@ class ArrayManager:
                               [btrfs, 'balance', 'start'] + restore, False))
         for p in to_remove:
             steps.append(('remove %s' % p, [btrfs, 'device', 'remove', p], False))
+        if to_add or pending:
+            kept = [d['rdev'] for d in fs['devices'] if d.get('rdev') is not None]
+            self.warn_shared_disks(
+                [blockdev.BlockDevice(d['path']) for d in fs['devices'] if d.get('rdev')]
+                + [d['dev'] for d in to_add + pending if d['rdev'] not in kept],
+                [want[k] or dominant_profile(current.get(k) or []) for k in want])
+        relabel = self.label_mismatch is not None and req.relabel
+        if relabel and (steps or fs['mountpoints']):
+            steps.append(('relabel %s from %r to %r' % (fs['uuid'], fs['label'], req.label),
+                          [btrfs, 'filesystem', 'label', MNT, req.label], False))
+        elif relabel:
+            present = [d['path'] for d in fs['devices'] if d['path'] and not d['missing']]
+            if not present:
+                raise Refusal('no member of %s is present to relabel it on; attach its devices '
+                              'first' % fs['uuid'], option='devices', details={'found': 'no member'})
+            plan.add('relabel %s from %r to %r (unmounted: on its member %s)'
+                     % (fs['uuid'], fs['label'], req.label, present[0]),
+                     argv=[btrfs, 'filesystem', 'label', present[0], req.label],
+                     hint='the filesystem is not mounted; every member must be present')
+            self.facts['planned'] = self.predict(fs, [], [], [], [], {})
+            return
 
         if not steps:
             return
@@ -981,7 +890,8 @@ class ArrayManager:
                           'was %s' % ('used' if 'degraded' in opts else 'not needed'))
         self.mnt = mnt
         for desc, argv, destructive in steps:
-            plan.add(desc, argv=argv + [mnt], destructive=destructive,
+            argv = [mnt if a is MNT else a for a in argv] if MNT in argv else argv + [mnt]
+            plan.add(desc, argv=argv, destructive=destructive,
                      hint='the filesystem is mounted at %s; check `btrfs filesystem usage %s` '
                           'and dmesg' % (mnt, mnt))
         self.facts['planned'] = self.predict(fs, to_add, to_remove, pending, missing, mismatch)
@@ -999,6 +909,8 @@ class ArrayManager:
                 rdev = device_rdev(p)
                 members = [m for m in members if m.endswith('(missing)') or device_rdev(m) != rdev]
         view['members'] = sorted(members)
+        if self.label_mismatch and self.req.relabel:
+            view['label'] = self.req.label
         if self.req.convert:
             for kind, v in mismatch.items():
                 view['profiles'][kind] = [v['wanted']]
@@ -1020,6 +932,12 @@ class ArrayManager:
     def plan_absent(self, plan, fs, listed, filesystems):
         req = self.req
         targets = []
+        if self.label_mismatch is not None:
+            raise Refusal('the listed devices carry btrfs %s, labelled %r, not %r; state: absent '
+                          'wipes only the filesystem the request names. Set label: %r (or '
+                          'uuid: %s) if that filesystem is to be wiped, or correct devices'
+                          % (fs['uuid'], fs['label'], req.label, fs['label'], fs['uuid']),
+                          option='label', details={'label_mismatch': self.label_mismatch})
         if fs is not None:
             if fs['mounted']:
                 raise Refusal('filesystem %s (label %r) is mounted at %s; unmount it before '
@@ -1045,10 +963,8 @@ class ArrayManager:
                               details={'device': dev['path']})
         if not targets:
             return
-        dev_mounted = [p for p in targets if device_rdev(p) in self.mounted_rdevs()]
-        if dev_mounted:
-            raise Refusal('%s mounted; unmount before state: absent' % ', '.join(dev_mounted),
-                          option='force')
+        for p in targets:
+            self.refuse_in_use(self.resolve_devices([p])[0], 'state: absent')
         if not req.force:
             raise Refusal('state: absent would wipe the btrfs signatures on %s (filesystem %s); '
                           'set force: true to do it'
@@ -1128,6 +1044,7 @@ class ArrayManager:
         state = after if not (changed and self.module.check_mode) else before
         result.update(self.state_result(state))
         result['profile_mismatch'] = self.facts.get('profile_mismatch', {})
+        result['label_mismatch'] = self.label_mismatch
         result['temporary_mount'] = self.temp_mount
         result['commands'] = self.runner.executed
         for warning in self.warnings:

@@ -111,7 +111,13 @@ options:
     default: /etc/udev/rules.d/70-resilience-bcache.rules
 notes:
   - Needs a kernel with bcache (the module is loaded with C(modprobe bcache) when missing) and
-    C(bcache-tools) (C(make-bcache), C(bcache-super-show)).
+    C(bcache-tools) (C(make-bcache), C(bcache-super-show)). On a kernel without bcache (neither
+    loaded nor listed in C(/lib/modules/<release>/modules.dep) or C(modules.builtin)) the module
+    fails, in check mode too, with RV(bcache_available=false) and a message naming the kernel;
+    only O(state=absent) on unregistered superblocks works without it.
+  - A device that is mounted, swap, held (device-mapper, md, bcache), held open exclusively, or a
+    whole disk with such a partition is never formatted, whatever O(force) says. Device paths
+    are compared as block devices (symlinks resolved).
   - Check mode cannot know the UUID that C(make-bcache -C) would pick, so it chooses one and
     passes it with C(--cset-uuid); the plan shows it.
 seealso:
@@ -247,6 +253,10 @@ commands:
   returned: always
   type: list
   elements: dict
+bcache_available:
+  description: C(false) when the module failed because the running kernel has no bcache.
+  returned: failure
+  type: bool
 dirty_bytes_left:
   description: On a flush timeout, dirty bytes left per device.
   returned: failure

@@ -20,8 +20,13 @@ description:
   - Reports the members, missing devids, profiles and mounts it found, and the commands it planned
     or ran.
   - Every write is checked first. C(mkfs.btrfs) runs only on blank devices unless O(force=true);
-    nothing is ever written to a mounted device that is not part of this filesystem; a missing
-    member is never "fixed" by recreating the filesystem.
+    nothing is ever written to a device in use (mounted, swap, held by device-mapper, md or
+    bcache, or a whole disk with such a partition), whatever O(force) says; a missing member is
+    never "fixed" by recreating the filesystem.
+  - Devices are compared as block devices (major:minor, through udev symlinks), never as strings;
+    a device listed twice, or both in O(devices) and O(remove_devices), is refused.
+  - A redundant profile (raid1, raid1c3, raid1c4, raid10, raid5, raid6) with two members on
+    partitions of one disk is warned about.
   - Operations that need a mounted filesystem (add, remove, replace, convert) use the
     filesystem's existing mount. When it is not mounted, the module mounts it temporarily under
     C(/run/resilience-dr/btrfs-<uuid>) (with C(degraded) when members are missing) and always
@@ -34,7 +39,18 @@ options:
     description:
       - Label of the filesystem. Identifies it and is used for C(mkfs.btrfs -L).
       - When several filesystems carry the label the module asks for O(uuid).
+      - When no filesystem carries the label but the listed O(devices) carry one filesystem's
+        superblocks, that is the filesystem, whatever its label (it is never recreated). The
+        mismatch is reported (RV(label_mismatch) and a warning); the label changes only with
+        O(relabel=true).
     type: str
+  relabel:
+    description:
+      - Change the label of the filesystem found by O(uuid) or by its members' superblocks to
+        O(label) (C(btrfs filesystem label)), mounted or not. Nothing else is rewritten.
+      - Without it a label mismatch is only reported.
+    type: bool
+    default: false
   uuid:
     description:
       - UUID of the filesystem. Identifies it.
@@ -75,7 +91,9 @@ options:
       - Allows destructive steps - C(mkfs.btrfs), C(btrfs device add) or C(btrfs replace) onto a
         device that carries a signature (another filesystem, a partition table, a bcache
         superblock, a member of another BTRFS), and O(state=absent).
-      - It never allows a write to a mounted device or to a member of a mounted filesystem.
+      - It never allows a write to a device in use (mounted, swap, held by device-mapper, md or
+        bcache, a member of a mounted filesystem, or a whole disk with such a partition), and it
+        is never needed for a device that holds the filesystem the request names.
     type: bool
     default: false
   mountpoint:
@@ -157,6 +175,12 @@ EXAMPLES = r'''
     remove_devices: [/dev/vdb]
     mountpoint: /mnt/storage
 
+- name: Rename the array found on these disks (its old label was ml-old)
+  resilience.dr.btrfs_array:
+    label: ml-storage
+    devices: [/dev/disk/by-id/ata-disk1, /dev/disk/by-id/ata-disk2]
+    relabel: true
+
 - name: Wipe a scratch array after a DR drill
   resilience.dr.btrfs_array:
     label: drill-scratch
@@ -205,6 +229,12 @@ profiles:
   returned: always
   type: dict
   sample: {data: [raid10], metadata: [raid10], system: [raid10]}
+label_mismatch:
+  description: When the filesystem was found by uuid or by its members' superblocks and its
+    label is not O(label), the current and the wanted label; else null.
+  returned: always
+  type: dict
+  sample: {current: ml-storage, wanted: ml-storage-2}
 profile_mismatch:
   description: Block group types whose profiles differ from what was asked.
   returned: always
@@ -262,6 +292,7 @@ def main():
             replace_missing=dict(type='list', elements='str', default=[]),
             remove_devices=dict(type='list', elements='str', default=[]),
             convert=dict(type='bool', default=False),
+            relabel=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )

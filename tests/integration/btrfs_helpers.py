@@ -79,6 +79,26 @@ class LoopPool:
             time.sleep(0.5)
         raise RuntimeError('no free loop device: %s' % last)
 
+    def add_partition(self, loop, number, start_sector, sectors):
+        """A partition on ``loop`` through BLKPG (``addpart``), also on kernels that cannot read
+        partition tables; :meth:`close` deletes it again (``losetup -d`` does not)."""
+        sh('addpart', loop.device, number, start_sector, sectors)
+        part = '%sp%d' % (loop.device, number)
+        for dummy in range(50):
+            if os.path.exists(part):
+                break
+            time.sleep(0.1)
+        return part
+
+    def _drop_partitions(self, loop):
+        # A whole disk with a (stale) partition is skipped by libblkid's probe-all, so btrfs
+        # would later see a member of someone else's filesystem on this loop as missing.
+        name = os.path.basename(loop.device)
+        for entry in sorted(os.listdir('/sys/block/%s' % name)) if os.path.isdir(
+                '/sys/block/%s' % name) else []:
+            if entry.startswith(name + 'p') and entry[len(name) + 1:].isdigit():
+                sh('delpart', loop.device, entry[len(name) + 1:], check=False)
+
     def new(self, count, size_mb=None):
         return [self.attach(size_mb=size_mb) for dummy in range(count)]
 
@@ -86,6 +106,7 @@ class LoopPool:
         """Detach one loop (simulates pulling the disk); its image stays for re-attaching."""
         self._unmount_users(loop.device)
         sh('btrfs', 'device', 'scan', '--forget', loop.device, check=False)
+        self._drop_partitions(loop)
         sh('losetup', '-d', loop.device, check=False)
         if loop in self.loops:
             self.loops.remove(loop)
@@ -137,6 +158,7 @@ class LoopPool:
             self._unmount_users(loop.device)
         for loop in list(self.loops):
             sh('btrfs', 'device', 'scan', '--forget', loop.device, check=False)
+            self._drop_partitions(loop)
             sh('losetup', '-d', loop.device, check=False)
         self.loops = []
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -24,7 +24,7 @@ def ansible_doc(fqcn, *extra):
 @pytest.mark.parametrize('module,options', [
     ('btrfs_array', ['label', 'uuid', 'devices', 'data_profile', 'metadata_profile', 'state',
                      'force', 'mountpoint', 'replace_missing', 'remove_devices', 'convert',
-                     'temporary_mount']),
+                     'temporary_mount', 'relabel']),
     ('btrfs_array_info', ['label', 'uuid', 'device', 'stats', 'scrub', 'usage']),
     ('btrfs_scrub', ['mountpoint', 'state', 'max_age', 'since', 'fail_on_uncorrectable',
                      'readonly']),

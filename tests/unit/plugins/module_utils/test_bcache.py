@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.resilience.dr.plugins.module_utils import bcache
+from ansible_collections.resilience.dr.plugins.module_utils import bcache, bcache_preflight
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Refusal
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'bcache')
@@ -434,3 +434,78 @@ def test_info_reports_what_the_superblocks_recorded_for_devices_waiting_for_a_lo
     assert recorded == expected
     assert 'dirty' in recorded.values()
     assert all(d['waiting_for_cache'] for d in info['backing_devices'])
+
+
+# -- a kernel without bcache (the module is neither loaded nor installed) ----------------------
+
+RELEASE = '6.18.44-test'
+
+
+def kernel_tree(tmp_path, listing=None, where='modules.dep'):
+    """A root with no /sys/fs/bcache and /lib/modules/<release>/<where> holding ``listing``."""
+    root = tmp_path / 'root'
+    (root / 'sys' / 'class' / 'block').mkdir(parents=True)
+    mods = root / 'lib' / 'modules' / RELEASE
+    mods.mkdir(parents=True)
+    (mods / where).write_text(listing or 'kernel/fs/btrfs/btrfs.ko: kernel/lib/raid6/raid6_pq.ko\n')
+    return bcache.Sysfs(str(root))
+
+
+def no_kernel_planner(sysfs, facts, check_mode=True, **params):
+    args = dict(TRAIN)
+    args.update(params)
+    manager = bcache.BcacheCache(FakeRunner(), args, check_mode=check_mode, sysfs=sysfs,
+                                 facts=facts, persist_text='', kernel_release=RELEASE,
+                                 new_cset_uuid='11111111-2222-3333-4444-555555555555')
+    manager.build()
+    return manager
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_no_bcache_in_the_kernel_fails_with_what_to_do(tmp_path, check_mode):
+    sysfs = kernel_tree(tmp_path)
+    assert bcache_preflight.kernel_support(sysfs, RELEASE)[0] == 'missing'
+    with pytest.raises(bcache.BcacheFailure) as err:
+        no_kernel_planner(sysfs, facts_from('blank', 'blank'), check_mode=check_mode)
+    text = str(err.value)
+    assert 'the running kernel (%s) has no bcache support' % RELEASE in text
+    assert 'CONFIG_BCACHE' in text and 'Nothing was changed' in text
+    assert 'modprobe' not in text
+    assert err.value.details == {'bcache_available': False}
+
+
+def test_no_modules_directory_at_all(tmp_path):
+    root = tmp_path / 'root'
+    (root / 'sys' / 'class' / 'block').mkdir(parents=True)
+    status, detail = bcache_preflight.kernel_support(bcache.Sysfs(str(root)), RELEASE)
+    assert status == 'missing' and '/lib/modules/%s does not exist' % RELEASE in detail
+
+
+@pytest.mark.parametrize('where,listing', [
+    ('modules.dep', 'kernel/drivers/md/bcache/bcache.ko: kernel/lib/crc64.ko\n'),
+    ('modules.builtin', 'kernel/drivers/md/bcache/bcache.ko\n'),
+])
+def test_bcache_module_not_loaded_is_planned_as_modprobe(tmp_path, where, listing):
+    sysfs = kernel_tree(tmp_path, listing, where)
+    expected = ('module', '/lib/modules/%s/%s lists bcache' % (RELEASE, where))
+    assert bcache_preflight.kernel_support(sysfs, RELEASE) == expected
+    manager = no_kernel_planner(sysfs, facts_from('blank', 'blank'))
+    first = manager.plan.as_list()[0]
+    assert first['command'] == '/usr/sbin/modprobe bcache'
+    assert first['step'].startswith('load the bcache kernel module (')
+
+
+def test_absent_needs_no_bcache_kernel(tmp_path):
+    # wiping superblocks is wipefs only: a kernel without bcache can still do it
+    manager = no_kernel_planner(kernel_tree(tmp_path), facts_from('cache', 'clean'),
+                                state='absent', force=True)
+    cmds = commands(manager)
+    assert cmds and all(c.startswith('/usr/sbin/wipefs -a ') for c in cmds)
+
+
+def test_no_bcache_kernel_is_reported_before_a_signature_refusal(tmp_path):
+    # force could never help on this kernel: the message must not suggest it
+    facts = facts_from('ext4', 'blank')
+    with pytest.raises(bcache.BcacheFailure) as err:
+        no_kernel_planner(kernel_tree(tmp_path), facts)
+    assert 'has no bcache support' in str(err.value) and 'force' not in str(err.value)

@@ -125,18 +125,14 @@ def test_chunk_tree_single_has_no_profile_flag():
 
 
 def test_wipefs():
-    assert btrfs.parse_wipefs_json(fixture('wipefs_json_blank.json')) == []
-    ext4 = btrfs.parse_wipefs_json(fixture('wipefs_json_ext4.json'))
+    # the parser moved to module_utils/blockdev.py, shared with bcache
+    from ansible_collections.resilience.dr.plugins.module_utils import blockdev
+    assert blockdev.parse_wipefs_json(fixture('wipefs_json_blank.json')) == []
+    ext4 = blockdev.parse_wipefs_json(fixture('wipefs_json_ext4.json'))
     assert ext4[0]['type'] == 'ext4' and ext4[0]['offset'] == '0x438'
-    member = btrfs.parse_wipefs_json(fixture('wipefs_json_btrfs_member.json'))
+    member = blockdev.parse_wipefs_json(fixture('wipefs_json_btrfs_member.json'))
     assert member[0]['type'] == 'btrfs' and member[0]['uuid'] == UUID
     assert member[0]['label'] == 'captest'
-
-
-def test_blkid_export():
-    b = btrfs.parse_blkid_export(fixture('blkid_export_btrfs_member.txt'))
-    assert b['TYPE'] == 'btrfs' and b['UUID'] == UUID
-    assert btrfs.parse_blkid_export(fixture('blkid_export_blank.txt')) == {}
 
 
 def test_findmnt():
