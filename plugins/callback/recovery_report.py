@@ -64,11 +64,13 @@ import os
 
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.resilience.dr.plugins.module_utils.report import (
+from ansible_collections.resilience.dr.plugins.plugin_utils.report import (
     RunRecorder,
     SCENARIO_VARS,
-    render_markdown,
     report_basename,
+)
+from ansible_collections.resilience.dr.plugins.plugin_utils.report_text import (
+    render_markdown,
     summary_lines,
 )
 
