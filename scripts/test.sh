@@ -19,7 +19,8 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 ./scripts/bootstrap.sh
 export PATH="$REPO/.venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections"
+# The committed link collections/ansible_collections/resilience/dr (ansible.cfg finds it too).
+export ANSIBLE_COLLECTIONS_PATH="$REPO/collections"
 # Labs made by this run belong to it: if the run is killed, the next one removes them.
 export RESILIENCE_LAB_OWNER=$$
 python3 tests/lab/labctl.py gc >/dev/null
