@@ -86,7 +86,7 @@ def _facts(report):
     else:
         rpo_value = human_duration(rpo['achieved_seconds'])
         rpo_note = 'RPO ' + target_text(rpo['achieved_seconds'], rpo['target_seconds'],
-                                         rpo['met'], report)
+                                        rpo['met'], report)
     facts = [
         (human_duration(rto['actual_seconds']), 'time to recover; RTO '
          + target_text(rto['actual_seconds'], rto['target_seconds'], rto['met'], report)),
@@ -152,9 +152,10 @@ def _timeline_svg(report, width=1000):
         colour = RESULT_COLOURS.get(phase['result'], '#bdbdbd')
         parts.append('<text x="%d" y="%d" font-size="14" text-anchor="end">%s</text>'
                      % (label_w - 8, y + 17, _e(label, 34)))
+        tooltip = '%s: %s, %s' % (phase['name'], phase['result'],
+                                  human_duration(phase['duration_seconds']))
         parts.append('<rect x="%.1f" y="%d" width="%.1f" height="18" fill="%s"><title>%s</title></rect>'
-                     % (x, y + 3, w, colour, _e('%s: %s, %s' % (phase['name'], phase['result'],
-                                                             human_duration(phase['duration_seconds'])))))
+                     % (x, y + 3, w, colour, _e(tooltip)))
         label_x = x + w + 6
         anchor = 'start'
         if label_x > width - 90:

@@ -64,7 +64,7 @@ def stdout_of(runner):
 @pytest.mark.parametrize('template', TEMPLATES, ids=IDS)
 def test_syntax_check(template, project, job):
     private, home, inventory = job
-    runner, _ = run_job(template, private, project, inventory, home, syntax_only=True)
+    runner = run_job(template, private, project, inventory, home, syntax_only=True)[0]
     out = stdout_of(runner)
     assert runner.rc == 0 and runner.status == 'successful', out
 
@@ -108,7 +108,7 @@ def test_run_job_with_default_answers_refuses_before_any_change(template, projec
     runner, artifacts = run_job(template, private, project, inventory, home, job_type='run')
     out = stdout_of(runner)
     assert runner.status == 'failed' and REFUSALS[template['playbook']] in out, out[-3000:]
-    report, _ = assert_reported(runner, artifacts, check_mode=False)
+    report = assert_reported(runner, artifacts, check_mode=False)[0]
     assert report['totals']['changed'] == 0
     # A run that did not recover: never met (False against a target, None without one).
     assert report['rto']['met'] is (None if report['rto']['target_seconds'] is None else False)

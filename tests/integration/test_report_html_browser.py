@@ -69,7 +69,7 @@ def test_the_net_log_sees_page_loads(need_chromium, tmp_path):
     control.write_text('<!DOCTYPE html><html><body><p>control</p>'
                        '<img src="http://127.0.0.1:9/probe.png">'
                        '<link rel="stylesheet" href="http://127.0.0.2:9/x.css"></body></html>')
-    _, events = chromium(tmp_path, control, '--dump-dom')
+    events = chromium(tmp_path, control, '--dump-dom')[1]
     assert 'http://127.0.0.1:9/probe.png' in page_requests(events)
 
 
