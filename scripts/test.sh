@@ -48,7 +48,7 @@ tier_sanity() {
    ansible-test sanity --requirements --python 3.11 --color no \
      --exclude tests/lab/ --exclude scripts/ --exclude .ci/)
 }
-tier_lint() { ansible-lint --profile production --offline roles playbooks tests/lab/molecule; }
+tier_lint() { ansible-lint --profile production --offline roles playbooks awx tests/lab/molecule; }
 tier_unit() { pytest_tier -q tests/unit; }
 tier_integration() { pytest_tier -q -m integration tests; }
 tier_build() {
