@@ -48,7 +48,7 @@ class ActionModule(ActionBase):
         host = task_vars.get('inventory_hostname', '?') if task_vars else '?'
         started = time.time()
         meter, initial = Meter(), None
-        path = self._connection._shell.join_path(self._async_dir(), args['jid'])
+        path = self._status_path(args['jid'])
         while True:
             result = self._job_file(path)
             if result is not None:
@@ -64,7 +64,7 @@ class ActionModule(ActionBase):
                                         'ansible.builtin.async_status will have its result'
                                         % (label, args['timeout'], args['jid']))
             time.sleep(max(0.1, args['interval']))
-        self._low_level_execute_command('rm -f -- %s' % shlex.quote(path))
+        self._low_level_execute_command('rm -f -- %s' % path)
         self._display.display('  [%s] %s: done in %ds' % (host, label, time.time() - started))
         # The job's own result, as the module returned it (async_wrapper writes it unchanged).
         result.pop('ansible_job_id', None)
@@ -78,7 +78,7 @@ class ActionModule(ActionBase):
         (one cheap command per poll), and so not confused by a module that returns keys called
         ``started`` or ``finished`` of its own, as async_status would be.
         """
-        res = self._low_level_execute_command('cat -- %s' % shlex.quote(path))
+        res = self._low_level_execute_command('cat -- %s' % path)
         if res.get('rc') != 0:
             raise AnsibleActionFail('no async job status at %s: was the step started with async '
                                     'and poll: 0, on this host? (%s)' % (path, res.get('stderr', '').strip()))
@@ -90,9 +90,14 @@ class ActionModule(ActionBase):
             return None
         return data
 
-    def _async_dir(self):
-        """Where async jobs keep their status: the shell's async_dir, as async_status reads it."""
-        return self._remote_expand_user(self.get_shell_option('async_dir', default='~/.ansible_async'))
+    def _status_path(self, jid):
+        """The job's status file as a shell word.  A leading ``~`` is left to the remote shell,
+        which expands it with the same HOME that async_wrapper's expanduser used (the task's
+        user, after become), whatever the passwd entry says."""
+        async_dir = self.get_shell_option('async_dir', default='~/.ansible_async')
+        if async_dir == '~' or async_dir.startswith('~/'):
+            return '~/' + shlex.quote(async_dir[2:].rstrip('/') + '/' + jid if len(async_dir) > 2 else jid)
+        return shlex.quote(self._connection._shell.join_path(async_dir, jid))
 
     def _probe(self, args, initial):
         parse = PROBES[args['probe']][1]

@@ -84,3 +84,27 @@ def test_check_mode_waits_for_the_check_mode_result(mounted, tmp_path):
     sync, _ = run(mounted, 'sync', tmp_path, check=True)
     with_progress, _ = run(mounted, 'async', tmp_path, check=True)
     assert stable(with_progress) == stable(sync)
+
+
+def test_progress_lines_reach_awx_job_output(tmp_path):
+    """Under ansible-runner (AWX) the lines are job events (verbose), so the job output shows
+    them while the step runs; percent, bytes, rate and ETA of a file being written."""
+    import ansible_runner
+    private = tmp_path / 'runner'
+    private.mkdir()
+    out = tmp_path / 'bytes.json'
+    runner = ansible_runner.run(
+        private_data_dir=str(private), project_dir=REPO, playbook=PLAYBOOK,
+        inventory='localhost ansible_connection=local ansible_python_interpreter=%s' % sys.executable,
+        extravars={'mnt': str(tmp_path), 'variant': 'bytes', 'out': str(out)},
+        envvars={'HOME': str(tmp_path), 'PATH': os.path.dirname(sys.executable) + ':/usr/bin:/bin'},
+        quiet=True)
+    assert runner.status == 'successful', runner.stdout.read()[-3000:]
+    lines = [e['stdout'] for e in runner.events
+             if e['event'] == 'verbose' and 'bytes_in %s/written' % tmp_path in e.get('stdout', '')]
+    measured = [line for line in lines if '% ' in line or '%,' in line]
+    assert measured and 'of 7.6 MiB' in measured[-1] and 'MiB/s' in ' '.join(measured), lines
+    assert 'ETA' in ' '.join(measured) and lines[-1].endswith('s') and 'done in' in lines[-1]
+    with open(str(out)) as handle:
+        result = json.load(handle)
+    assert result['rc'] == 0 and result['stdout'] == 'wrote' and 'ansible_job_id' not in result
