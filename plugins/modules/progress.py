@@ -13,7 +13,7 @@ short_description: Wait for a long async step and show its progress (percent, by
 version_added: 0.1.0
 author: resilience.dr contributors (@resilience-dr)
 description:
-  - Waits for a task started with C(async) and C(poll: 0) (a restore, a scrub, a cache flush, a
+  - Waits for a task started with C(async) and C(poll) set to 0 (a restore, a scrub, a cache flush, a
     device replace) and prints a progress line every O(interval) seconds in the terminal and in
     AWX's job output, read by a probe on the managed host.
   - Returns the job's own result, exactly as the module returns it when run without C(async),

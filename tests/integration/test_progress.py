@@ -28,11 +28,11 @@ VOLATILE = {'scrub', 'started', 'duration_seconds', 'age_seconds', 'last_scrub',
 @pytest.fixture(scope='module')
 def mounted():
     with loop_pool(size_mb=2048, prefix='progress-') as pool:
-        [loop] = pool.new(1)
+        loop = pool.new(1)[0]
         sh('mkfs.btrfs', '-q', '-f', loop.device)
         mnt = pool.mount(loop.device)
         with open(os.path.join(mnt, 'data'), 'wb') as handle:
-            for _ in range(600):
+            for dummy in range(600):
                 handle.write(os.urandom(1024 * 1024))
         sh('sync')
         yield mnt
@@ -62,7 +62,7 @@ def stable(result):
 
 
 def test_progress_returns_what_the_module_returns(mounted, tmp_path):
-    sync, _ = run(mounted, 'sync', tmp_path)
+    sync = run(mounted, 'sync', tmp_path)[0]
     with_progress, stdout = run(mounted, 'async', tmp_path)
     assert set(with_progress) == set(sync), set(with_progress) ^ set(sync)
     assert stable(with_progress) == stable(sync)
@@ -75,14 +75,14 @@ def test_progress_returns_what_the_module_returns(mounted, tmp_path):
 
 
 def test_a_failing_step_stays_a_failure(mounted, tmp_path):
-    result, stdout = run(mounted, 'fail', tmp_path)
+    result = run(mounted, 'fail', tmp_path)[0]
     assert result['failed'] is True and result['rc'] == 3 and result['stderr'] == 'broken'
     assert 'ansible_job_id' not in result and 'finished' not in result
 
 
 def test_check_mode_waits_for_the_check_mode_result(mounted, tmp_path):
-    sync, _ = run(mounted, 'sync', tmp_path, check=True)
-    with_progress, _ = run(mounted, 'async', tmp_path, check=True)
+    sync = run(mounted, 'sync', tmp_path, check=True)[0]
+    with_progress = run(mounted, 'async', tmp_path, check=True)[0]
     assert stable(with_progress) == stable(sync)
 
 
