@@ -55,17 +55,25 @@ options:
     description: Fail after this many seconds (the job keeps running); 0 waits for ever.
     type: int
     default: 0
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
+    description: Waits for the job, which ran in check mode if its task did.
     support: full
-    details: Waits for the job, which ran in check mode if its task did.
   diff_mode:
+    description: No diff of its own; the step's result is returned as it is.
     support: none
   action:
     support: full
   async:
     support: none
+  bypass_host_loop:
+    support: none
   platform:
+    description: The probes run on the managed host with a POSIX shell.
+    support: full
     platforms: posix
 notes:
   - The async job's status file is removed when it finished.
