@@ -51,3 +51,17 @@ def test_bootstrap_names_no_package_archive_host():
     assert not re.search(r'https?://', script.replace('https://www.shellcheck', ''))
     assert 'apt-get indextargets' in script
     assert re.search(r'^APT_PACKAGES=\(.*\bchromium\b', script, re.S | re.M)
+
+
+def test_ansible_cfg_finds_the_committed_collection_for_every_reader():
+    """ansible-core reads collections_path; AWX reads collections_paths from a project's
+    ansible.cfg to build ANSIBLE_COLLECTIONS_PATHS (honoured by ansible-core before 2.19)."""
+    import configparser
+    config = configparser.ConfigParser()
+    config.read(os.path.join(REPO, 'ansible.cfg'))
+    singular = config.get('defaults', 'collections_path')
+    assert config.get('defaults', 'collections_paths') == singular
+    assert singular.split(':')[0] == './collections'
+    assert os.readlink(os.path.join(REPO, 'collections', 'ansible_collections', 'resilience',
+                                    'dr')) == '../../..'
+    assert config.get('defaults', 'callbacks_enabled') == 'resilience.dr.recovery_report'
