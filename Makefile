@@ -1,6 +1,6 @@
 # Entry points.  `make test` is the test command CI calls; `make test-all` adds the long VM
 # scenarios (Molecule per role, the e2e variants) that do not fit CI's 90 minutes beside it.
-.PHONY: test test-all e2e variants quick unit sanity lint integration build lab molecule bootstrap demo clean-labs image
+.PHONY: test test-all e2e variants quick unit sanity lint integration build lab molecule bootstrap demo clean-labs image ee-context
 
 test:            ## every tier, with a timing summary
 	./scripts/test.sh
@@ -22,6 +22,13 @@ image:           ## build (or find) the cached lab image
 
 demo:            ## the README's demo: break the lab train server's OS disk and recover it
 	./scripts/demo.sh
+
+ee-context:      ## the execution environment's build context (execution-environment.yml) in .build/ee/context
+	./scripts/bootstrap.sh
+	rm -rf .build/ee && mkdir -p .build/ee
+	.venv/bin/ansible-galaxy collection build --force --output-path .build/ee .
+	mv .build/ee/resilience-dr-*.tar.gz .build/ee/resilience-dr.tar.gz
+	.venv/bin/ansible-builder create -f execution-environment.yml -c .build/ee/context
 
 clean-labs:      ## stop and remove every lab VM on this machine
 	python3 tests/lab/labctl.py gc --all

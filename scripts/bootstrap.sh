@@ -10,7 +10,7 @@ CACHE=${RESILIENCE_LAB_CACHE:-/var/cache/resilience-dr}
 
 APT_PACKAGES=(qemu-system-x86 qemu-utils debootstrap btrfs-progs bcache-tools restic rclone
               e2fsprogs util-linux openssh-client rsync parted gdisk fuse3 git make
-              python3-venv xxd shellcheck)
+              python3-venv xxd shellcheck chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -37,7 +37,9 @@ if [ ! -f "$VENV/.complete" ]; then
 fi
 ln -sfn "$VENV" .venv
 
-# ansible_collections/resilience/dr -> this checkout (imports, FQCNs, ansible.cfg).
+# The collection is found through the committed link collections/ansible_collections/resilience/dr
+# (ansible.cfg, scripts/test.sh, tests/conftest.py).  The older .build/collections link is still
+# made for the lab, Molecule and tools that point there.
 mkdir -p .build/collections/ansible_collections/resilience
 ln -sfn ../../../.. .build/collections/ansible_collections/resilience/dr
 
@@ -71,22 +73,38 @@ PY
 fi
 
 # restic 0.18 (Debian 13's) for the host-side restore tests, next to the host's 0.14, so both
-# versions run the same tests.  Fetched from Debian's archive with a private apt state; nothing
-# is installed system-wide.  Cached by version; a failure only skips the 0.18 cases.
+# versions run the same tests.  Fetched with a private apt state from the Debian archive this
+# machine's own apt sources use (so a site's mirror or proxy applies; no host name is written
+# here): the archive that serves this release's main component, asked for trixie instead.
+# Nothing is installed system-wide.  Cached by version; a failure only skips the 0.18 cases.
 R18=$CACHE/restic-0.18/restic
+debian_archive() {  # the URI of the apt source serving <this codename> main, e.g. .../debian/
+  local codename
+  # shellcheck disable=SC1091
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  [ -n "$codename" ] || return 1
+  # shellcheck disable=SC2016  # apt's own $(FIELD) placeholders, not shell
+  apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT) $(IDENTIFIER)' 2>/dev/null |
+    awk -v rel="$codename" '$2 == rel && $3 == "main" && $4 == "Packages" { print $1; exit }'
+}
 if [ ! -x "$R18" ]; then
-  tmp=$(mktemp -d)
-  mkdir -p "$tmp/parts" "$tmp/state/lists/partial" "$tmp/cache/archives/partial"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" > "$tmp/sources.list"
-  aptopts=(-o Dir::Etc::sourcelist="$tmp/sources.list" -o Dir::Etc::sourceparts="$tmp/parts"
-           -o Dir::State="$tmp/state" -o Dir::Cache="$tmp/cache" -o APT::Get::List-Cleanup=0)
-  if apt-get "${aptopts[@]}" update -qq >/dev/null 2>&1 && \
-     (cd "$tmp" && apt-get "${aptopts[@]}" download restic >/dev/null 2>&1) && \
-     dpkg-deb -x "$tmp"/restic_*.deb "$tmp/x"; then
-    mkdir -p "$(dirname "$R18")" && cp "$tmp/x/usr/bin/restic" "$R18"
+  archive=$(debian_archive || true)
+  if [ -z "$archive" ]; then
+    echo "bootstrap: no Debian archive among this machine's apt sources; restic 0.18's host tests will be skipped" >&2
   else
-    echo "bootstrap: could not fetch restic 0.18; its host tests will be skipped" >&2
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/parts" "$tmp/state/lists/partial" "$tmp/cache/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $archive trixie main" > "$tmp/sources.list"
+    aptopts=(-o Dir::Etc::sourcelist="$tmp/sources.list" -o Dir::Etc::sourceparts="$tmp/parts"
+             -o Dir::State="$tmp/state" -o Dir::Cache="$tmp/cache" -o APT::Get::List-Cleanup=0)
+    if apt-get "${aptopts[@]}" update -qq >/dev/null 2>&1 && \
+       (cd "$tmp" && apt-get "${aptopts[@]}" download restic >/dev/null 2>&1) && \
+       dpkg-deb -x "$tmp"/restic_*.deb "$tmp/x"; then
+      mkdir -p "$(dirname "$R18")" && cp "$tmp/x/usr/bin/restic" "$R18"
+    else
+      echo "bootstrap: could not fetch restic 0.18 from $archive; its host tests will be skipped" >&2
+    fi
+    rm -rf "$tmp"
   fi
-  rm -rf "$tmp"
 fi
 if [ -x "$R18" ]; then mkdir -p .build/restic-0.18 && ln -sfn "$R18" .build/restic-0.18/restic; fi

@@ -19,7 +19,8 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 ./scripts/bootstrap.sh
 export PATH="$REPO/.venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$REPO/.build/collections"
+# The committed link collections/ansible_collections/resilience/dr (ansible.cfg finds it too).
+export ANSIBLE_COLLECTIONS_PATH="$REPO/collections"
 # Labs made by this run belong to it: if the run is killed, the next one removes them.
 export RESILIENCE_LAB_OWNER=$$
 python3 tests/lab/labctl.py gc >/dev/null
@@ -47,7 +48,7 @@ tier_sanity() {
    ansible-test sanity --requirements --python 3.11 --color no \
      --exclude tests/lab/ --exclude scripts/ --exclude .ci/)
 }
-tier_lint() { ansible-lint --profile production --offline roles playbooks tests/lab/molecule; }
+tier_lint() { ansible-lint --profile production --offline roles playbooks awx tests/lab/molecule; }
 tier_unit() { pytest_tier -q tests/unit; }
 tier_integration() { pytest_tier -q -m integration tests; }
 tier_build() {

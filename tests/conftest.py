@@ -15,7 +15,9 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS = os.path.join(REPO, '.build', 'collections')
+# The committed link collections/ansible_collections/resilience/dr -> ../../.. (ansible.cfg's
+# collections_path); recreated here only for a checkout made without symlinks.
+COLLECTIONS = os.path.join(REPO, 'collections')
 LINK = os.path.join(COLLECTIONS, 'ansible_collections', 'resilience', 'dr')
 
 

@@ -28,8 +28,17 @@ description:
     and are printed in the first lines of the Markdown report. A role can use its own
     prefix, C(<prefix>_dr_report_verified) and C(<prefix>_dr_report_warnings). See
     C(docs/report.md)."
-  - Writes C(<report_dir>/<scenario>-<UTC timestamp>.json) and C(.md), and prints a short
+  - Writes C(<report_dir>/<scenario>-<UTC timestamp>.json), C(.md) and C(.html) (a
+    self-contained page with the phase timeline against the RTO target), and prints a short
     summary at the end of the run.
+  - Under ansible-runner (and so in AWX) the reports go into the job's artifact directory
+    unless O(report_dir) is set explicitly, and the summary (scenario, outcome, RTO and RPO
+    against their targets, verification, warnings, failures) is published as the custom stats
+    C(resilience_dr_report), exactly as C(ansible.builtin.set_stats) with C(per_host=false)
+    would; AWX shows it as the job's artifacts and passes it to the next nodes of a workflow.
+    It is kept current after every task, so a failed run publishes it too.
+  - The lookup C(resilience.dr.recovery_report) fails when this callback is not recording;
+    the collection's playbooks call it first, so a run without its report fails loudly.
   - Never copies task arguments. Only the contract keys above and the C(msg) of failed tasks
     are read from task results, and results of tasks with C(no_log) are only counted.
   - The repository's C(ansible.cfg) enables this callback through C(callbacks_enabled).
@@ -38,7 +47,9 @@ requirements:
 options:
   report_dir:
     description:
-      - Directory for the JSON and Markdown reports. Created when missing.
+      - Directory for the JSON, Markdown and HTML reports. Created when missing.
+      - When not set (the default) and the run is under ansible-runner, the job's artifact
+        directory (C(AWX_ISOLATED_DATA_DIR)) is used instead of C(reports).
       - A relative path is relative to the current directory (from C(ansible.cfg), relative
         to that file's directory).
     type: path
@@ -61,14 +72,24 @@ options:
 
 import json
 import os
+import sys
 
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.resilience.dr.plugins.module_utils.report import (
+from ansible_collections.resilience.dr.plugins.plugin_utils.report import (
     RunRecorder,
     SCENARIO_VARS,
-    render_markdown,
     report_basename,
+)
+from ansible_collections.resilience.dr.plugins.plugin_utils.report_html import render_html
+from ansible_collections.resilience.dr.plugins.plugin_utils.report_live import (
+    STATS_KEY,
+    register,
+    runner_artifact_dir,
+    stats_summary,
+)
+from ansible_collections.resilience.dr.plugins.plugin_utils.report_text import (
+    render_markdown,
     summary_lines,
 )
 
@@ -99,6 +120,24 @@ def _role_of(task):
         return role.get_name()
 
 
+def _caller_stats():
+    """The AggregateStats of the TaskQueueManager that is calling this callback.
+
+    ``set_stats`` data is stored there (``stats.custom``) by the strategy, and ansible-runner's
+    stdout callback reads it in ``v2_playbook_on_stats``, which the stdout callback receives
+    before any other callback: a summary set at the end would come too late.  So the summary is
+    kept current after each task in the same object.  None when not called by a TQM.
+    """
+    frame = sys._getframe(1)  # pylint: disable=protected-access
+    while frame is not None:
+        caller = frame.f_locals.get('self')
+        stats = getattr(caller, '_stats', None)
+        if type(caller).__name__ == 'TaskQueueManager' and hasattr(stats, 'set_custom_stats'):
+            return stats
+        frame = frame.f_back
+    return None
+
+
 def _task_name(task):
     try:
         return task.get_name().strip()
@@ -117,10 +156,13 @@ class CallbackModule(CallbackBase):
     def __init__(self, display=None):
         super(CallbackModule, self).__init__(display=display)
         self.recorder = RunRecorder()
+        self.stats = None
 
     # -- playbook structure -----------------------------------------------------------------
     def v2_playbook_on_start(self, playbook):
         self.recorder = RunRecorder()
+        register(self.recorder)
+        self.stats = _caller_stats()
         self.recorder.start_playbook(getattr(playbook, '_file_name', None))
         try:
             from ansible import context
@@ -173,6 +215,12 @@ class CallbackModule(CallbackBase):
             status = 'changed'
         self.recorder.task_result(_host_of(result), _task_name(task) if task else '', status,
                                   data, role=_role_of(task) if task else None)
+        self._publish(self.recorder.report())
+
+    def _publish(self, report, paths=()):
+        """The summary into the run's custom stats (what set_stats writes), when known."""
+        if self.stats is not None:
+            self.stats.set_custom_stats(STATS_KEY, stats_summary(report, paths, self._report_dir()))
 
     def v2_runner_on_ok(self, result):
         self._record(result, 'ok')
@@ -195,13 +243,26 @@ class CallbackModule(CallbackBase):
             paths = self._write(report)
         except (IOError, OSError) as exc:
             self._display.warning('recovery_report: could not write the report: %s' % exc)
+        self._publish(report, paths)
         if self.get_option('summary'):
             self._display.banner('RECOVERY REPORT')
             for line in summary_lines(report, paths):
                 self._display.display(line)
 
-    def _write(self, report):
+    def _report_dir(self):
         directory = self.get_option('report_dir') or 'reports'
+        artifacts = runner_artifact_dir()
+        if artifacts:
+            try:
+                explicit = self.get_option_and_origin('report_dir')[1] != 'default'
+            except Exception:  # pylint: disable=broad-except
+                explicit = directory != 'reports'
+            if not explicit:
+                return artifacts
+        return directory
+
+    def _write(self, report):
+        directory = self._report_dir()
         if not os.path.isdir(directory):
             os.makedirs(directory)
         base = os.path.join(directory, report_basename(report['scenario'],
@@ -210,10 +271,19 @@ class CallbackModule(CallbackBase):
         while os.path.exists(candidate + '.json'):
             candidate = '%s-%d' % (base, n)
             n += 1
-        json_path, md_path = candidate + '.json', candidate + '.md'
+        json_path, md_path, html_path = candidate + '.json', candidate + '.md', candidate + '.html'
         with open(json_path, 'w') as handle:
             json.dump(report, handle, indent=2, sort_keys=True, default=str)
             handle.write('\n')
         with open(md_path, 'w') as handle:
             handle.write(render_markdown(report))
-        return [json_path, md_path]
+        paths = [json_path, md_path]
+        try:
+            page = render_html(report)
+        except Exception as exc:  # pylint: disable=broad-except
+            # The JSON and Markdown are written; a rendering bug must not cost the summary.
+            self._display.warning('recovery_report: could not render the HTML report: %s' % exc)
+            return paths
+        with open(html_path, 'w', encoding='utf-8') as handle:
+            handle.write(page)
+        return paths + [html_path]

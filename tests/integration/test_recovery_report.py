@@ -72,3 +72,32 @@ def test_report_from_a_real_playbook_run(tmp_path):
     for content in (raw_json, markdown):
         assert SECRET not in content
         assert 'SECRET LEAK' not in content and 'leak' not in content
+
+
+def test_under_ansible_runner_the_report_is_an_artifact(tmp_path):
+    """ansible-runner (and so AWX): the reports go into the job's artifact directory and the
+    summary is in the playbook_on_stats event's artifact_data, which AWX stores as the job's
+    artifacts and hands to the next nodes of a workflow."""
+    import ansible_runner
+    private = tmp_path / 'runner'
+    private.mkdir()
+    runner = ansible_runner.run(
+        private_data_dir=str(private), project_dir=REPO, playbook=PLAYBOOK,
+        inventory='localhost ansible_connection=local ansible_python_interpreter=%s' % sys.executable,
+        extravars={'report_smoke_secret': SECRET},
+        envvars={'HOME': str(tmp_path), 'PATH': os.path.dirname(sys.executable) + ':/usr/bin:/bin'},
+        quiet=True)
+    assert runner.status == 'successful', runner.stdout.read()[-3000:]
+    artifacts = os.path.join(str(private), 'artifacts', runner.config.ident)
+    written = sorted(glob.glob(os.path.join(artifacts, 'report-smoke-*')))
+    assert [os.path.splitext(p)[1] for p in written] == ['.html', '.json', '.md']
+    stats = [e for e in runner.events if e['event'] == 'playbook_on_stats']
+    summary = stats[0]['event_data']['artifact_data']['resilience_dr_report']
+    assert summary['scenario'] == 'report-smoke' and summary['outcome'] == 'recovered_with_warnings'
+    assert summary['rto']['met'] is True and summary['rpo']['achieved_seconds'] == 3600
+    assert summary['warnings'] == ['localhost: array mounted degraded: devid 3 missing']
+    assert summary['report_dir'] == artifacts
+    for root, _dirs, files in os.walk(artifacts):
+        for name in files:
+            with open(os.path.join(root, name), 'rb') as handle:
+                assert SECRET.encode() not in handle.read(), name

@@ -93,7 +93,10 @@ def test_callback_writes_json_and_markdown(callback, tmp_path, capsys):
     callback.v2_playbook_on_stats(None)
 
     written = sorted(glob.glob(str(tmp_path / 'reports' / 'os-disk-*')))
-    assert [os.path.splitext(p)[1] for p in written] == ['.json', '.md']
+    assert [os.path.splitext(p)[1] for p in written] == ['.html', '.json', '.md']
+    written = [written[1], written[2], written[0]]  # json, md, html
+    with open(written[2], encoding='utf-8') as handle:
+        assert handle.read().startswith('<!DOCTYPE html>')
     with open(written[0]) as handle:
         report = json.load(handle)
     assert report['playbook'].endswith('recover-os-disk.yml')
@@ -137,3 +140,12 @@ def test_failed_and_ignored_results(callback, tmp_path):
     assert report['totals']['failed'] == 1 and report['totals']['ignored'] == 1
     assert report['failures'][0]['task'] == 'Restore'
     assert report['verified'][0]['ok'] is False
+
+
+def test_callback_registers_its_recorder_for_the_lookup(callback):
+    from ansible_collections.resilience.dr.plugins.plugin_utils import report_live
+    report_live.register(None)
+    callback.v2_playbook_on_start(Playbook())
+    assert report_live.active() is callback.recorder
+    # Not called by a TaskQueueManager here: nothing to publish the stats into.
+    assert callback.stats is None

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Unit tests for the recovery report's pure logic (plugins/module_utils/report.py).
+"""Unit tests for the recovery report's pure logic (plugins/plugin_utils/report.py).
 
 The task results in tests/unit/fixtures/report/ were captured from real ansible-playbook
 runs (ansible-core 2.19, ansible.posix.json callback), including no_log and loop results.
@@ -10,7 +10,8 @@ import os
 
 import pytest
 
-from ansible_collections.resilience.dr.plugins.module_utils import report as rp
+from ansible_collections.resilience.dr.plugins.plugin_utils import report as rp
+from ansible_collections.resilience.dr.plugins.plugin_utils import report_text as rt
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'report')
 
@@ -139,11 +140,12 @@ def test_report_phases_targets_and_verification():
     # Phases are contiguous: each ends where the next one starts.
     for before, after in zip(report['phases'], report['phases'][1:]):
         assert before['end'] <= after['start']
+    # The run failed (check "b"): within the RTO and RPO, but a failed run never meets a target.
     assert report['rto'] == {'target_seconds': 14400.0, 'actual_seconds': report['rto']['actual_seconds'],
-                             'met': True}
+                             'met': False}
     assert report['rto']['actual_seconds'] > 0
     assert report['rpo']['achieved_seconds'] == 7200.0  # the worst of 3600 and 7200
-    assert report['rpo']['met'] is True
+    assert report['rpo']['met'] is False
     checks = dict((v['check'], v['ok']) for v in report['verified'])
     assert checks == {'mount': True, 'a': True, 'b': False, 'workloads run': True}
     assert report['verification'] == {'total': 4, 'passed': 3, 'failed': 1}
@@ -203,12 +205,12 @@ def test_markdown_puts_warnings_first_and_escapes_tables():
         'dr_report_verified': {'check': 'profile | data', 'ok': True, 'detail': 'raid10'}})
     recorder.finish()
     report = recorder.report()
-    markdown = rp.render_markdown(report)
+    markdown = rt.render_markdown(report)
     lines = markdown.splitlines()
     assert lines[0] == '# Recovery report: os-disk - RECOVERED WITH WARNINGS'
     assert 'dirty data' in lines[2] and lines[2].startswith('> **WARNING**')
     assert '| train | profile \\| data | ok | raid10 |' in lines
-    summary = rp.summary_lines(report, ['reports/a.json'])
+    summary = rt.summary_lines(report, ['reports/a.json'])
     assert summary[0].startswith('RECOVERY REPORT [os-disk]: RECOVERED WITH WARNINGS')
     assert 'RTO target 4h 0m 0s: met' in summary[0]
     assert summary[-1] == 'report: reports/a.json'
@@ -222,8 +224,8 @@ def test_check_mode_is_marked():
     recorder.finish()
     report = recorder.report()
     assert report['check_mode'] is True
-    assert rp.render_markdown(report).splitlines()[0].endswith('(CHECK MODE: nothing was changed)')
-    assert '(check mode)' in rp.summary_lines(report)[0]
+    assert rt.render_markdown(report).splitlines()[0].endswith('(CHECK MODE: nothing was changed)')
+    assert '(check mode)' in rt.summary_lines(report)[0]
 
 
 def test_markdown_without_anything_verified():
@@ -231,4 +233,62 @@ def test_markdown_without_anything_verified():
     recorder.finish()
     report = recorder.report()
     assert report['outcome'] == 'nothing_ran'
-    assert 'Nothing was verified in this run.' in rp.render_markdown(report)
+    assert 'Nothing was verified in this run.' in rt.render_markdown(report)
+
+
+def one_task_run(status, result=None, check_mode=False, variables=None):
+    recorder = rp.RunRecorder(clock=Clock())
+    recorder.check_mode = check_mode
+    recorder.start_play('p', variables if variables is not None
+                        else {'dr_scenario': 'os-disk', 'dr_rto_seconds': 14400,
+                              'dr_rpo_target_seconds': 86400})
+    recorder.start_task('train_backups')
+    recorder.task_result('h', 'restore', status, dict(result or {}, rpo_seconds=3600))
+    recorder.finish()
+    return recorder.report()
+
+
+def test_targets_met_only_by_a_run_that_recovered():
+    report = one_task_run('changed')
+    assert report['outcome'] == 'recovered'
+    assert report['rto']['met'] is True and report['rpo']['met'] is True
+    assert 'RTO target 4h 0m 0s: met' in rt.summary_lines(report)[0]
+
+
+@pytest.mark.parametrize('status', ['failed', 'unreachable'])
+def test_a_failed_run_never_meets_a_target(status):
+    """Issue 10 item 9: within both targets on the clock, but the run did not recover."""
+    report = one_task_run(status, {'msg': 'restore failed'})
+    assert report['outcome'] == 'failed'
+    assert report['rto']['actual_seconds'] < report['rto']['target_seconds']
+    assert report['rto']['met'] is False and report['rpo']['met'] is False
+    markdown = rt.render_markdown(report)
+    summary = '\n'.join(rt.summary_lines(report))
+    for rendered in (markdown, summary):
+        assert ': met' not in rendered
+        assert 'NOT MET, the run did not recover' in rendered
+
+
+def test_nothing_ran_meets_no_target():
+    recorder = rp.RunRecorder(clock=Clock())
+    recorder.start_play('p', {'dr_rto_seconds': 60})
+    recorder.finish()
+    report = recorder.report()
+    assert report['outcome'] == 'nothing_ran'
+    assert report['rto']['met'] is False
+    assert ': met' not in rt.render_markdown(report)
+
+
+def test_check_mode_targets_are_not_assessed():
+    report = one_task_run('ok', check_mode=True)
+    assert report['outcome'] == 'recovered' and report['check_mode'] is True
+    assert report['rto']['met'] is None and report['rpo']['met'] is None
+    summary = rt.summary_lines(report)
+    assert 'not assessed in check mode' in summary[0]
+    assert not any(': met' in line for line in summary)
+
+
+def test_no_target_declared_is_still_none():
+    report = one_task_run('failed', variables={})
+    assert report['rto']['met'] is None and report['rpo']['met'] is None
+    assert 'no target declared' in rt.summary_lines(report)[0]

@@ -244,6 +244,17 @@ class Phase:
         }
 
 
+RECOVERED = ('recovered', 'recovered_with_warnings')
+
+
+def target_assessable(outcome, check_mode):
+    """Whether an RTO/RPO target can be met: True after a recovery, False after a run that did
+    not recover (failed, nothing ran), None in check mode (nothing was recovered or changed)."""
+    if check_mode:
+        return None
+    return outcome in RECOVERED
+
+
 class RunRecorder:
     """Collects one playbook run.  Feed it events, then call :meth:`report`."""
 
@@ -369,6 +380,10 @@ class RunRecorder:
             outcome = 'nothing_ran'
         else:
             outcome = 'recovered'
+        # A target is only ever met by a run that recovered: a failed run, a run where nothing
+        # ran and a check-mode run (which changes nothing) never meet one.  Check mode is not
+        # assessed (None); the others missed it (False).
+        assessed = target_assessable(outcome, self.check_mode)
         return {
             'format': FORMAT,
             'scenario': self.scenario_name(),
@@ -382,13 +397,14 @@ class RunRecorder:
             'rto': {
                 'target_seconds': rto_target,
                 'actual_seconds': duration,
-                'met': None if rto_target is None else duration <= rto_target,
+                'met': None if rto_target is None or assessed is None
+                else assessed and duration <= rto_target,
             },
             'rpo': {
                 'target_seconds': rpo_target,
                 'achieved_seconds': rpo_achieved,
-                'met': None if rpo_target is None or rpo_achieved is None
-                else rpo_achieved <= rpo_target,
+                'met': None if rpo_target is None or rpo_achieved is None or assessed is None
+                else assessed and rpo_achieved <= rpo_target,
                 'sources': list(self.rpo),
             },
             'verified': verified,
@@ -401,110 +417,3 @@ class RunRecorder:
             'totals': totals,
             'failures': failures,
         }
-
-
-# -- rendering ------------------------------------------------------------------------------
-OUTCOME_TITLES = {
-    'recovered': 'RECOVERED',
-    'recovered_with_warnings': 'RECOVERED WITH WARNINGS',
-    'failed': 'FAILED',
-    'nothing_ran': 'NOTHING RAN',
-}
-
-
-def cell(value):
-    """A Markdown table cell: one line, pipes escaped."""
-    return text(value, 300).replace('|', '\\|')
-
-
-def target_text(actual, target, met):
-    if target is None:
-        return 'no target declared'
-    return 'target %s: %s' % (human_duration(target), 'met' if met else 'MISSED')
-
-
-def render_markdown(report):
-    """The Markdown report.  Warnings always come right after the title line."""
-    lines = ['# Recovery report: %s - %s%s' % (
-        report['scenario'], OUTCOME_TITLES.get(report['outcome'], report['outcome']),
-        ' (CHECK MODE: nothing was changed)' if report.get('check_mode') else ''), '']
-    for warning in report['warnings']:
-        lines.append('> **WARNING** (%s): %s' % (warning['host'], text(warning['message'])))
-    if report['warnings']:
-        lines.append('')
-    failed_checks = [v for v in report['verified'] if not v['ok']]
-    for check in failed_checks:
-        lines.append('> **VERIFICATION FAILED** (%s): %s %s'
-                     % (check['host'], check['check'], check['detail']))
-    if failed_checks:
-        lines.append('')
-    rto, rpo, ver = report['rto'], report['rpo'], report['verification']
-    rto_text = target_text(rto['actual_seconds'], rto['target_seconds'], rto['met'])
-    if rpo['achieved_seconds'] is None:
-        rpo_text = 'not measured in this run'
-    else:
-        rpo_text = '%s (%s)' % (human_duration(rpo['achieved_seconds']),
-                                target_text(rpo['achieved_seconds'], rpo['target_seconds'],
-                                            rpo['met']))
-    lines += [
-        '- **Outcome:** %s' % OUTCOME_TITLES.get(report['outcome'], report['outcome']),
-        '- **Time to recover:** %s (%s)' % (human_duration(rto['actual_seconds']), rto_text),
-        '- **RPO achieved:** %s' % rpo_text,
-        '- **Verified:** %d checks, %d passed, %d failed'
-        % (ver['total'], ver['passed'], ver['failed']),
-        '- **Playbook:** %s' % (report['playbook'] or 'unknown'),
-        '- **Started:** %s, **ended:** %s' % (report['started'], report['ended']),
-        '',
-        '## Phases',
-        '',
-        '| # | phase | play | start | end | duration | result | ok | changed | failed | skipped |',
-        '|---|---|---|---|---|---|---|---|---|---|---|',
-    ]
-    for phase in report['phases']:
-        counts = phase['counts']
-        lines.append('| %d | %s | %s | %s | %s | %s | %s | %d | %d | %d | %d |' % (
-            phase['index'], cell(phase['name']), cell(phase['play'] if phase['role'] else ''),
-            phase['start'], phase['end'],
-            human_duration(phase['duration_seconds']), phase['result'], counts['ok'],
-            counts['changed'], counts['failed'] + counts['unreachable'], counts['skipped']))
-    lines += ['', '## Verification', '']
-    if report['verified']:
-        lines += ['| host | check | result | detail |', '|---|---|---|---|']
-        for check in report['verified']:
-            lines.append('| %s | %s | %s | %s |' % (cell(check['host']), cell(check['check']),
-                                                    'ok' if check['ok'] else 'FAILED',
-                                                    cell(check['detail'])))
-    else:
-        lines.append('Nothing was verified in this run.')
-    if rpo['sources']:
-        lines += ['', '## Recovery points', '']
-        for source in rpo['sources']:
-            lines.append('- %s, %s: %s' % (source['host'], source['task'],
-                                           human_duration(source['seconds'])))
-    if report['failures']:
-        lines += ['', '## Failures', '']
-        for failure in report['failures']:
-            lines.append('- **%s** / %s / %s: %s' % (failure['phase'], failure['host'],
-                                                     failure['task'], failure['msg']))
-    lines.append('')
-    return '\n'.join(lines)
-
-
-def summary_lines(report, paths=()):
-    """The short summary printed at the end of the run."""
-    rto, rpo, ver = report['rto'], report['rpo'], report['verification']
-    lines = ['RECOVERY REPORT [%s]: %s%s in %s (%s)' % (
-        report['scenario'], OUTCOME_TITLES.get(report['outcome'], report['outcome']),
-        ' (check mode)' if report.get('check_mode') else '',
-        human_duration(rto['actual_seconds']),
-        'RTO ' + target_text(rto['actual_seconds'], rto['target_seconds'], rto['met']))]
-    if rpo['achieved_seconds'] is not None:
-        lines.append('RPO achieved: %s (%s)' % (
-            human_duration(rpo['achieved_seconds']),
-            target_text(rpo['achieved_seconds'], rpo['target_seconds'], rpo['met'])))
-    lines.append('verified: %d/%d checks passed' % (ver['passed'], ver['total']))
-    for warning in report['warnings']:
-        lines.append('WARNING (%s): %s' % (warning['host'], warning['message']))
-    for path in paths:
-        lines.append('report: %s' % path)
-    return lines
