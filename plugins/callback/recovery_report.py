@@ -217,10 +217,17 @@ class CallbackModule(CallbackBase):
                                   data, role=_role_of(task) if task else None)
         self._publish(self.recorder.report())
 
-    def _publish(self, report, paths=()):
-        """The summary into the run's custom stats (what set_stats writes), when known."""
-        if self.stats is not None:
-            self.stats.set_custom_stats(STATS_KEY, stats_summary(report, paths, self._report_dir()))
+    def _publish(self, report, paths=None):
+        """The summary into the run's custom stats (what set_stats writes), when known.  Before
+        the files exist, their names as _write will choose them (a runner job has a directory
+        of its own, so no ``-1`` suffix is needed there)."""
+        if self.stats is None:
+            return
+        directory = self._report_dir()
+        if paths is None:
+            base = os.path.join(directory, report_basename(report['scenario'], self.recorder.started))
+            paths = [base + ext for ext in ('.json', '.md', '.html')]
+        self.stats.set_custom_stats(STATS_KEY, stats_summary(report, paths, directory))
 
     def v2_runner_on_ok(self, result):
         self._record(result, 'ok')

@@ -75,6 +75,7 @@ def assert_reported(runner, artifacts, check_mode):
     summary = stats_artifacts(runner)['resilience_dr_report']
     assert summary['scenario'] == report['scenario'] and summary['outcome'] == report['outcome']
     assert summary['check_mode'] is check_mode and summary['report_dir'] == artifacts
+    assert summary['report_files'] == [files[ext] for ext in ('.json', '.md', '.html')]
     assert summary['recovered'] is False and report['rto']['met'] is not True
     assert not leaked(artifacts, secrets())
     return report, summary

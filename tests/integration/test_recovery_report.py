@@ -97,6 +97,7 @@ def test_under_ansible_runner_the_report_is_an_artifact(tmp_path):
     assert summary['rto']['met'] is True and summary['rpo']['achieved_seconds'] == 3600
     assert summary['warnings'] == ['localhost: array mounted degraded: devid 3 missing']
     assert summary['report_dir'] == artifacts
+    assert summary['report_files'] == written[1:] + written[:1]  # json, md, html
     for root, _dirs, files in os.walk(artifacts):
         for name in files:
             with open(os.path.join(root, name), 'rb') as handle:
