@@ -1250,9 +1250,13 @@ class RestoreJob:
         staged = staging if source == '/' or self.subfolder else os.path.join(staging, source.lstrip('/'))
         if os.path.isdir(staged) and not os.path.islink(staged):
             patterns = self.exclude if self.exclude and (self.include or source != '/') else []
-            skip = self.skip
-            prune_staged(staged, lambda rel: rel in skip
-                         or any(pattern_matches(p, rel) for p in patterns))
+            # the module's own names at the top never come from a snapshot; the whole staged
+            # tree is only walked when exclude patterns have to be applied
+            select = None
+            if patterns:
+                def select(rel):
+                    return any(pattern_matches(p, rel) for p in patterns)
+            prune_staged(staged, self.skip, select)
         if scan:
             root_node, wanted = self.staged_tree(staged, source, need_root, get_listing, snap)
         else:
