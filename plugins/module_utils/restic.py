@@ -36,8 +36,8 @@ import time
 
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, Refusal, render)
-from ansible_collections.resilience.dr.plugins.module_utils import safe_fs
-from ansible_collections.resilience.dr.plugins.module_utils.paths import system_dir
+from ansible_collections.resilience.dr.plugins.module_utils.restic_preflight import (
+    check_delete_target, check_writable)
 from ansible_collections.resilience.dr.plugins.module_utils.redact import redact_url
 from ansible_collections.resilience.dr.plugins.module_utils.restore_outcome import (
     Progress, VerifyMismatch, failure)
@@ -639,26 +639,6 @@ def summarize_comparison(cmp, entries, limit=20):
 
 # ---------------------------------------------------------------- the restic client
 
-def check_credentials(password, password_file, env):
-    """Refuse, before restic runs, a missing password or an unreadable password_file.
-
-    The path of the password file is not a secret: the message names it.
-    """
-    keys = ('RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND')
-    if password is None and not password_file and not any(k in env for k in keys):
-        raise Refusal('no repository password given: set password or password_file '
-                      '(or RESTIC_PASSWORD_FILE in environment)', option='password_file')
-    if password is None and password_file:
-        if not os.path.exists(password_file):
-            raise Refusal('password_file %s does not exist: create it (on the train server it '
-                          'comes from the vault) or point password_file at the file that holds '
-                          'the repository password' % password_file, option='password_file')
-        if not os.path.isfile(password_file) or not os.access(password_file, os.R_OK):
-            raise Refusal('password_file %s is not a readable file (uid %d): fix its permissions '
-                          'or run with become' % (password_file, os.geteuid()),
-                          option='password_file')
-
-
 class Restic:
     """restic with one repository: environment, retries with backoff, error classification."""
 
@@ -847,11 +827,8 @@ class RestoreJob:
 
     def run(self):
         started = self.now()
-        if self.p.get('delete') and system_dir(self.target):
-            raise Refusal('delete=true with target %s (resolves to %s, a system directory) would '
-                          'remove everything there that the snapshot lacks; restore into a '
-                          'dedicated directory below it, or set delete=false'
-                          % (self.target, system_dir(self.target)), option='delete')
+        if self.p.get('delete'):
+            check_delete_target(self.target)
         snap = self.find_snapshot()
         summary = snapshot_summary(snap, now=self.now())
 
@@ -1063,20 +1040,8 @@ class RestoreJob:
                           % self.target)
 
     def check_writable(self, method, wanted):
-        """Refuse, before anything is written (also in check mode), a target that cannot
-        take the restore: read-only or unwritable, or too small for the staged copy."""
-        bad, why = safe_fs.is_read_only(self.target)
-        if bad:
-            raise Refusal('cannot restore into target %s: %s; nothing was written. Remount it '
-                          'read-write (mount -o remount,rw), run as a user that may write it, '
-                          'or choose another target' % (self.target, why), option='target')
-        if method == 'staging' and wanted is not None:
-            need = totals(wanted)['bytes']
-            free = free_bytes(self.target)
-            if free is not None and need > free:
-                raise Refusal('not enough space for the restore into %s: %s; nothing was '
-                              'written' % (self.target, staging_space_note(
-                                  self.restic.version_string, need, free)), option='target')
+        check_writable(self.target, method, totals(wanted)['bytes'] if wanted is not None else None,
+                       self.restic.version_string)
 
     def failed(self, exc, method):
         """Clean up what this run staged and say truthfully what state it left."""
@@ -1250,9 +1215,13 @@ class RestoreJob:
         staged = staging if source == '/' or self.subfolder else os.path.join(staging, source.lstrip('/'))
         if os.path.isdir(staged) and not os.path.islink(staged):
             patterns = self.exclude if self.exclude and (self.include or source != '/') else []
-            skip = self.skip
-            prune_staged(staged, lambda rel: rel in skip
-                         or any(pattern_matches(p, rel) for p in patterns))
+            # the module's own names at the top never come from a snapshot; the whole staged
+            # tree is only walked when exclude patterns have to be applied
+            select = None
+            if patterns:
+                def select(rel):
+                    return any(pattern_matches(p, rel) for p in patterns)
+            prune_staged(staged, self.skip, select)
         if scan:
             root_node, wanted = self.staged_tree(staged, source, need_root, get_listing, snap)
         else:

@@ -112,11 +112,15 @@ def apply_dir_metadata(target, root_node, entries, own=True):
         os.close(root)
 
 
-def prune_staged(root, select):
-    """Remove from a staged tree every entry for which ``select(relpath)`` is true."""
+def prune_staged(root, reserved, select=None):
+    """Remove the ``reserved`` names at the top of a staged tree and, when ``select`` is given,
+    every entry below it for which ``select(relpath)`` is true."""
     fd = safe_fs.open_dir(root)
     try:
-        safe_fs.prune_at(fd, select)
+        for name in reserved:
+            safe_fs.remove_at(fd, name)
+        if select is not None:
+            safe_fs.prune_at(fd, select)
     finally:
         os.close(fd)
 

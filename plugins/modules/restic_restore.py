@@ -336,8 +336,8 @@ import time
 from ansible_collections.resilience.dr.plugins.module_utils.redact import RedactingModule
 from ansible_collections.resilience.dr.plugins.module_utils.restore_outcome import RestoreFailed
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
-from ansible_collections.resilience.dr.plugins.module_utils.restic import (
-    Restic, RestoreJob, check_credentials)
+from ansible_collections.resilience.dr.plugins.module_utils.restic import Restic, RestoreJob
+from ansible_collections.resilience.dr.plugins.module_utils.restic_preflight import check_credentials
 
 
 def argument_spec():

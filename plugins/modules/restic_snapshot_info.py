@@ -164,8 +164,8 @@ import time
 from ansible_collections.resilience.dr.plugins.module_utils.redact import RedactingModule
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
 from ansible_collections.resilience.dr.plugins.module_utils.restic import (
-    Restic, check_credentials, group_snapshots, parse_check, parse_time_ns, redact_repository,
-    snapshot_summary)
+    Restic, group_snapshots, parse_check, parse_time_ns, redact_repository, snapshot_summary)
+from ansible_collections.resilience.dr.plugins.module_utils.restic_preflight import check_credentials
 
 
 def main():
