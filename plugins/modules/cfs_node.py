@@ -50,6 +50,12 @@ options:
     description: Allow removing an unreachable node that holds the last up-to-date replica of a shard.
     type: bool
     default: false
+  max_lag:
+    description:
+      - How many entries a joined node may trail the leader in each shard and count as caught up.
+        V(0) on a quiet cluster; a little more while clients keep writing.
+    type: int
+    default: 0
   wait_timeout:
     description: Seconds to wait for the cluster to show the outcome (join and catch-up, drain, removal).
     type: float
@@ -154,6 +160,7 @@ def main():
         site=dict(type='str'),
         replace=dict(type='str'),
         allow_data_loss=dict(type='bool', default=False),
+        max_lag=dict(type='int', default=0),
         wait_timeout=dict(type='float', default=300.0),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
@@ -163,7 +170,7 @@ def main():
     if p['replace'] and p['replace'] == p['name']:
         module.fail_json(msg='a node cannot replace itself; give the new node another name')
     client = client_from_module(module)
-    manager = NodeManager(client, check_mode=module.check_mode)
+    manager = NodeManager(client, check_mode=module.check_mode, max_lag=p['max_lag'])
 
     def work():
         if p['state'] == 'present':

@@ -192,10 +192,10 @@ applied:
   returned: when a force-leader was applied
   type: dict
 forced_elections:
-  description: Shards for which an election was forced.
+  description: Shards (C(site/shard)) for which an election was forced.
   returned: with state=healthy when shards were electing
   type: list
-  elements: int
+  elements: str
 seconds_to_quorum:
   description: Seconds from the apply until every planned shard was healthy.
   returned: when a force-leader was applied and verified

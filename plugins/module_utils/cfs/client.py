@@ -80,11 +80,14 @@ class CfsApiError(Exception):
         self.retryable = bool(retryable)
         self.operation = operation
         self.endpoint = endpoint
-        text = '%s: %s' % (code, message)
-        if operation:
-            text = '%s failed (%s)' % (operation, text)
-        super(CfsApiError, self).__init__(text)
         self.api_message = message
+        super(CfsApiError, self).__init__(message)
+
+    def __str__(self):
+        text = '%s: %s' % (self.code, self.api_message)
+        if self.operation:
+            text = '%s failed (%s)' % (self.operation, text)
+        return text
 
     def as_result(self):
         """Fields for ``fail_json``: what failed, where, and the contract's own words."""

@@ -22,8 +22,10 @@ from ansible_collections.resilience.dr.plugins.module_utils.cfs.raft import Plan
 
 
 class NodeManager:
-    def __init__(self, client, check_mode=False, poll=0.25, clock=time.time, sleep=time.sleep):
+    def __init__(self, client, check_mode=False, max_lag=0, poll=0.25, clock=time.time,
+                 sleep=time.sleep):
         self.client = client
+        self.max_lag = max_lag
         self.check_mode = check_mode
         self.poll = poll
         self.clock = clock
@@ -113,7 +115,7 @@ class NodeManager:
         def done(node_list, shard_views):
             n = nodes.find(node_list, name)
             ok = n is not None and n['swim_state'] in (None, nodes.ALIVE) and nodes.caught_up(
-                shard_views, name)
+                shard_views, name, self.max_lag)
             if replace:
                 ok = ok and nodes.find(node_list, replace) is None and not nodes.replicas(
                     shard_views, replace)

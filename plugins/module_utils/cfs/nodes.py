@@ -75,11 +75,13 @@ def caught_up(shard_views, name, max_lag=0):
     return all(r['reachable'] and r['lag'] <= max_lag for r in mine)
 
 
-def under_replicated(shard_views, factor=3):
-    """Shards with fewer than ``factor`` reachable, caught-up members: ``[{shard, have}]``."""
+def under_replicated(shard_views, factor=3, max_lag=None):
+    """Shards with fewer than ``factor`` reachable members (with lag <= ``max_lag`` when
+    given): ``[{shard, site, have, members}]``."""
     out = []
     for v in shard_views:
-        good = [m for m in v['members'] if m['reachable'] and m['lag'] == 0]
+        good = [m for m in v['members'] if m['reachable']
+                and (max_lag is None or m['lag'] <= max_lag)]
         if len(good) < factor:
             out.append({'shard': v['shard'], 'site': v['site'], 'have': len(good),
                         'members': [m['node'] for m in v['members']]})

@@ -89,11 +89,16 @@ def select(all_views, shards='all'):
     return [v for v in all_views if v['shard'] in wanted]
 
 
+def label(view):
+    """``site-a/3``: shard numbers repeat across sites (each site has its own groups)."""
+    return '%s/%s' % (view['site'], view['shard'])
+
+
 def by_condition(selected):
-    """``{healthy: [shard...], electing: [...], no_quorum: [...]}`` of the selected views."""
+    """``{healthy: [label...], electing: [...], no_quorum: [...]}`` of the selected views."""
     out = {HEALTHY: [], ELECTING: [], NO_QUORUM: []}
     for v in selected:
-        out[v['condition']].append(v['shard'])
+        out[v['condition']].append(label(v))
     return out
 
 
@@ -184,8 +189,8 @@ def plan_disagreements(local, server):
     """Where the server's plan differs from the local reading of the same status (a list of
     strings).  A difference usually means the cluster moved between the two reads."""
     notes = []
-    mine = dict((e['shard'], e) for e in local)
-    theirs = dict((e['shard'], e) for e in server if not e.get('has_quorum'))
+    mine = dict((label(e), e) for e in local)
+    theirs = dict((label(e), e) for e in server if not e.get('has_quorum'))
     for shard in sorted(set(mine) | set(theirs)):
         a, b = mine.get(shard), theirs.get(shard)
         if a is None or b is None:
@@ -200,12 +205,12 @@ def plan_disagreements(local, server):
 def loss_summary(entries):
     """One line per shard: what a force-leader would lose, for refusals and reports."""
     return '; '.join('shard %s: up to %s committed entries (survivor %s, fencing %s)' % (
-        e['shard'], e['predicted_loss_entries'], e['chosen'],
+        label(e), e['predicted_loss_entries'], e['chosen'],
         ', '.join(e['fenced_members']) or 'nobody') for e in entries)
 
 
 def transfer_plan(selected, from_node, to_node=None):
-    """Leader transfers that move leadership off ``from_node``: ``[(shard, target, reason)]``.
+    """Leader transfers that move leadership off ``from_node``: ``[(view, target, reason)]``.
 
     The target is ``to_node`` when given (it must be a reachable member with no lag), else
     the reachable follower with the smallest lag.
@@ -220,13 +225,13 @@ def transfer_plan(selected, from_node, to_node=None):
             if not match:
                 raise PlanningError('%s is not a reachable member of shard %s; cannot take its '
                                     'leadership' % (to_node, v['shard']))
-            moves.append((v['shard'], to_node, 'requested'))
+            moves.append((v, to_node, 'requested'))
             continue
         if not followers:
             raise PlanningError('shard %s has no reachable follower to take over from %s' % (
                 v['shard'], from_node))
         best = sorted(followers, key=lambda m: (m['lag'], m['node']))[0]
-        moves.append((v['shard'], best['node'], 'reachable follower with the smallest lag (%d)'
+        moves.append((v, best['node'], 'reachable follower with the smallest lag (%d)'
                       % best['lag']))
     return moves
 

@@ -20,7 +20,7 @@ from ansible_collections.resilience.dr.plugins.module_utils.cfs.client import Cf
 
 def _state_of(selected):
     """The diff's before/after: per shard, leader, term, epoch, condition and members."""
-    return dict(('%s/%s' % (v['site'], v['shard']),
+    return dict((raft.label(v),
                  {'leader': v['leader'], 'term': v['term'], 'epoch': v['epoch'],
                   'condition': v['condition'],
                   'members': sorted(m['node'] for m in v['members'])}) for v in selected)
@@ -63,7 +63,7 @@ class RaftManager:
         return result
 
     def _no_quorum(self, selected, shards_without):
-        entries = raft.force_leader_plan([v for v in selected if v['shard'] in shards_without])
+        entries = raft.force_leader_plan([v for v in selected if raft.label(v) in shards_without])
         raise Refusal(
             'shard(s) %s lost quorum: an election cannot succeed. A force-leader would rebuild '
             'them from one survivor and may lose committed entries - %s. Review it with '
@@ -102,13 +102,13 @@ class RaftManager:
         if raft.by_condition(selected)[raft.NO_QUORUM]:
             self._no_quorum(selected, raft.by_condition(selected)[raft.NO_QUORUM])
         for view in selected:
-            if view['shard'] in stalled:
+            if raft.label(view) in stalled:
                 self._force_election(view)
-                forced.append(view['shard'])
+                forced.append(raft.label(view))
         if forced:
             selected = self._wait(shards, site, lambda sel: all(
                 v['condition'] == raft.HEALTHY for v in sel), started + wait_timeout)
-        bad = [v['shard'] for v in selected if v['condition'] != raft.HEALTHY]
+        bad = [raft.label(v) for v in selected if v['condition'] != raft.HEALTHY]
         if bad:
             return self._result(selected, bool(forced), failed=True, msg=(
                 'shard(s) %s still have no leader after %ss (forced elections: %s); read '
@@ -120,10 +120,11 @@ class RaftManager:
                             seconds_to_healthy=round(self.clock() - started, 3))
 
     def _force_election(self, view):
-        step = self.plan.add('POST /v1/raft/shards/%s/election (stalled without a leader)'
-                             % view['shard'],
-                             action=lambda: self.client.call('raftForceElection', body={},
-                                                             shard=view['shard']))
+        step = self.plan.add('POST /v1/raft/shards/%s/election?site=%s (stalled without a '
+                             'leader)' % (view['shard'], view['site']),
+                             action=lambda: self.client.call(
+                                 'raftForceElection', body={}, query={'site': view['site']},
+                                 shard=view['shard']))
         step.action()
         self.plan.done.append(step.as_dict())
 
@@ -162,7 +163,7 @@ class RaftManager:
                 'force-leader refused: it rebuilds shard(s) %s from one survivor and may lose '
                 'committed entries - %s. Review the plan (check mode returns it with its '
                 'plan_id), then set allow_data_loss=true and pass plan_id'
-                % (', '.join(str(e['shard']) for e in entries), raft.loss_summary(entries)),
+                % (', '.join(raft.label(e) for e in entries), raft.loss_summary(entries)),
                 option='allow_data_loss', details=dict(extra, shards=selected))
         try:
             applied = self.client.call('raftForceLeader', body={'plan_id': plan_id,
@@ -176,12 +177,12 @@ class RaftManager:
             raise
         self.plan.done.append(self.plan.steps[-1].as_dict())
         extra['applied'] = applied
-        planned = [e['shard'] for e in entries]
+        planned = [raft.label(e) for e in entries]
         started = self.clock()
         selected = self._wait(shards, site, lambda sel: all(
-            v['condition'] == raft.HEALTHY for v in sel if v['shard'] in planned),
+            v['condition'] == raft.HEALTHY for v in sel if raft.label(v) in planned),
             started + verify_timeout, stop_on_no_quorum=False)
-        bad = [v['shard'] for v in selected if v['shard'] in planned
+        bad = [raft.label(v) for v in selected if raft.label(v) in planned
                and v['condition'] != raft.HEALTHY]
         if bad:
             extra.update(failed=True, msg='force-leader was applied (plan %s) but shard(s) %s '
@@ -200,21 +201,22 @@ class RaftManager:
         moves = raft.transfer_plan(selected, from_node, to_node)
         if not moves:
             return self._result(selected, False)
-        for shard, target, reason in moves:
-            self.plan.add('POST /v1/raft/shards/%s/transfer-leader to=%s (%s)'
-                          % (shard, target, reason),
-                          action=lambda s=shard, t=target: self.client.call(
-                              'raftTransferLeader', body={'to': t}, shard=s))
+        for view, target, reason in moves:
+            self.plan.add('POST /v1/raft/shards/%s/transfer-leader?site=%s to=%s (%s)'
+                          % (view['shard'], view['site'], target, reason),
+                          action=lambda v=view, t=target: self.client.call(
+                              'raftTransferLeader', body={'to': t}, query={'site': v['site']},
+                              shard=v['shard']))
         if self.check_mode:
             return self._result(selected, True)
         for step in self.plan.steps:
             step.action()
             self.plan.done.append(step.as_dict())
-        moved = [m[0] for m in moves]
+        moved = [raft.label(m[0]) for m in moves]
         selected = self._wait(shards, site, lambda sel: all(
-            v['leader'] not in (None, from_node) for v in sel if v['shard'] in moved),
+            v['leader'] not in (None, from_node) for v in sel if raft.label(v) in moved),
             self.clock() + wait_timeout, stop_on_no_quorum=False)
-        stuck = [v['shard'] for v in selected if v['shard'] in moved
+        stuck = [raft.label(v) for v in selected if raft.label(v) in moved
                  and v['leader'] in (None, from_node)]
         if stuck:
             return self._result(selected, True, failed=True, msg=(
