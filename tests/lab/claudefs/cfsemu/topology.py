@@ -41,11 +41,14 @@ def build(state_dir, net=77, shards=8, sites=2, nodes_per_site=3, flash_quota=4 
         'raft_base_port': RAFT_BASE_PORT, 'swim_port': SWIM_PORT,
         'active_site': site_name(0), 'epoch': 0, 'sites': {}, 'nodes': {},
         's3': {'active': 'primary'},
-        'flash': {'quota_bytes': int(flash_quota), 'high_watermark': 0.8,
-                  'critical_watermark': 0.95},
+        'flash': {'quota_bytes': int(flash_quota), 'evict_watermark': 0.6,
+                  'high_watermark': 0.8, 'critical_watermark': 0.95},
         'blob_size': int(blob_size),
-        'timeouts': {'raft_election_min_ms': 150, 'raft_election_max_ms': 300,
-                     'raft_heartbeat_ms': 50, 'swim_suspect_s': 3, 'swim_dead_s': 6},
+        # ClaudeFS elects in 150-300 ms; pysyncobj needs min > 3 x heartbeat and 48 Raft
+        # groups on two loaded cores flap below ~300 ms, so the emulator doubles the window.
+        'timeouts': {'raft_election_min_ms': 300, 'raft_election_max_ms': 600,
+                     'raft_heartbeat_ms': 50, 'swim_interval_ms': 200, 'swim_suspect_s': 3,
+                     'swim_dead_s': 6, 'write_through_s': 2, 'replication_interval_ms': 200},
     }
     for i in range(sites):
         site = site_name(i)
