@@ -159,12 +159,26 @@ class Cluster:
             node = next((n for n in self.doc['sites'][site]['nodes'] if self.running(n)), None)
             if node is None:
                 raise adminhttp.AdminError('no running node in %s' % site)
-            answer = self.admin(node).get('/v1/raft/shards', timeout=2.0)
+            try:
+                answer = self.admin(node).get('/v1/raft/shards', timeout=2.0)
+            except adminhttp.AdminError as exc:
+                if exc.status != 404:
+                    raise
+                missing += self._leaderless_from_status(node, site)
+                continue
             shards = answer.get('shards', answer) if isinstance(answer, dict) else answer
             for shard in shards:
                 if shard.get('site', site) == site and not shard.get('leader'):
                     missing.append((site, shard.get('shard')))
         return missing
+
+    def _leaderless_from_status(self, node, site):
+        """A node without raftStatus: its status's per-site shard summary."""
+        for row in self.admin(node).get('/v1/status', timeout=2.0).get('sites', []):
+            if row.get('name') == site:
+                led = row.get('shards_with_leader', 0)
+                return [(site, 'count') for _ in range(row.get('shards_total', 0) - led)]
+        return [(site, 'unknown')]
 
     def admin(self, node):
         return adminhttp.Admin(topology.node_endpoint(self.doc, node), self.doc['admin_token'])
