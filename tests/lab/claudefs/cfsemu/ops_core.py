@@ -1,0 +1,110 @@
+"""health, status, configExport, and the internal control-record endpoints."""
+
+import time
+
+from cfsemu.errors import ApiError
+
+SITE_STATES = ('Normal', 'Degraded', 'Failover', 'Recovery', 'SplitBrain')
+
+
+def register(node):
+    r = node.router
+    r.add('GET', '/v1/health', lambda req: health(node), auth=False)
+    r.add('GET', '/v1/status', lambda req: status(node))
+    r.add('GET', '/v1/config/export', lambda req: export_config(node))
+    r.add('GET', '/v1/internal/control', lambda req: node.control.snapshot())
+    r.add('POST', '/v1/internal/control', lambda req: {'adopted': node.control.offer(req.json())})
+
+
+def health(node):
+    return {'node': node.name, 'site': node.site, 'status': 'ok', 'version': '0.1.0-emulator',
+            'uptime_seconds': round(time.time() - node.started, 3),
+            'control_version': node.control.version}
+
+
+def shard_table(node):
+    """Per site, per shard: leader/commit as reported by the members (own groups + gossip)."""
+    control = node.control.snapshot()
+    table = {}
+    views = dict(node.swim.views)
+    views[node.name] = node.shard_view()
+    for site, shards in control['shards'].items():
+        rows = {}
+        for shard, spec in shards.items():
+            alive = [m for m in spec['members'] if node.swim.state(m)[0] != 'Dead']
+            leader = None
+            commit = 0
+            for member in alive:
+                view = views.get(member, {}).get(shard)
+                if view and view[4] == spec['epoch']:
+                    commit = max(commit, view[1])
+                    if view[5] == 2:
+                        leader = member
+            rows[shard] = {'epoch': spec['epoch'], 'members': spec['members'], 'leader': leader,
+                           'has_quorum': len(alive) * 2 > len(spec['members']),
+                           'commit_index': commit}
+        table[site] = rows
+    return table
+
+
+def site_state(node, site, control, table, nodes):
+    fo = control.get('failover', {})
+    if fo.get('split_brain') and site in fo.get('split_brain_sites', [site]):
+        return 'SplitBrain'
+    if fo.get('state') == 'failover' and fo.get('from') == site:
+        return 'Failover'
+    if fo.get('state') == 'recovery' and site in (fo.get('from'), fo.get('to')):
+        return 'Recovery'
+    members = [n for n in nodes if n['site'] == site and n['state'] != 'removed']
+    rows = table.get(site, {}).values()
+    if any(n['swim'] != 'Alive' for n in members) or any(
+            not r['has_quorum'] or not r['leader'] for r in rows):
+        return 'Degraded'
+    return 'Normal'
+
+
+def status(node):
+    control = node.control.snapshot()
+    table = shard_table(node)
+    nodes = []
+    for name, spec in sorted(control['nodes'].items()):
+        swim_state, age = node.swim.state(name)
+        nodes.append({'name': name, 'site': spec['site'], 'address': spec['address'],
+                      'state': spec['state'], 'swim': swim_state,
+                      'age_seconds': round(age, 3)})
+    sites = []
+    for site in sorted(control['shards']):
+        rows = table[site]
+        sites.append({'name': site, 'state': site_state(node, site, control, table, nodes),
+                      'active': site == control['active_site'],
+                      'shards_total': len(rows),
+                      'shards_with_leader': sum(1 for r in rows.values() if r['leader']),
+                      'shards_without_quorum': sorted(int(k) for k, r in rows.items()
+                                                      if not r['has_quorum'])})
+    return {'cluster_name': control['cluster_name'], 'epoch': control['version'],
+            'reporter': node.name, 'active_site': control['active_site'],
+            'initialized': control.get('initialized', True),
+            'sites': sites, 'nodes': nodes, 'shards': node.cluster.shards,
+            's3_target': control['s3_target'], 'time': time.time()}
+
+
+def export_config(node):
+    control = node.control.snapshot()
+    cluster = node.cluster
+    s3 = {}
+    for name, spec in cluster.s3_endpoints().items():
+        if isinstance(spec, dict):
+            s3[name] = {'endpoint': spec.get('endpoint'), 'bucket': spec.get('bucket')}
+    if not control:
+        raise ApiError('internal', 'no control record')
+    return {'cluster_name': control['cluster_name'], 'version': control['version'],
+            'active_site': control['active_site'], 'shards': cluster.shards,
+            'replication_factor': int(cluster['replication_factor']),
+            'sites': {site: [n for n, s in sorted(control['nodes'].items())
+                             if s['site'] == site and s['state'] != 'removed']
+                      for site in sorted(control['shards'])},
+            'nodes': control['nodes'], 'shard_epochs': {
+                site: {k: v['epoch'] for k, v in shards.items()}
+                for site, shards in control['shards'].items()},
+            's3': s3, 's3_target': control['s3_target'], 'flash': dict(cluster.flash),
+            'timeouts': dict(cluster.timeouts)}

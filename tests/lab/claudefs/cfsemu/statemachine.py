@@ -1,0 +1,203 @@
+"""The replicated state of one metadata shard of one site (a pysyncobj SyncObj).
+
+Commands are ``@replicated``: called on any member, pysyncobj forwards them to the leader and
+applies them on every member in log order.  Everything an apply needs (timestamps, the writer's
+view of the active site) travels in the command, so every replica computes the same state.
+``on_apply(shard, seq, op, record)`` lets the node journal each applied operation on its disk.
+"""
+
+import copy
+import hashlib
+import threading
+
+from pysyncobj import SyncObj, replicated
+
+from cfsemu import lww
+
+
+def inode_of(path):
+    return int(hashlib.sha256(path.encode()).hexdigest()[:12], 16)
+
+
+def shard_of(path, shards):
+    return inode_of(path) % shards
+
+
+def empty_state():
+    return {'files': {}, 'seq': 0, 'ops': [], 'op_ids': {}, 'remote_applied': {},
+            'remote_acked': {}, 'conflicts': [], 'seeded_from': None, 'last_ts': 0.0}
+
+
+class ShardSM(SyncObj):
+    """Files of one shard: path -> version; an ops journal for shipping and replay."""
+
+    def __init__(self, self_addr, others, conf, shard, site, on_apply=None):
+        # attributes set before SyncObj.__init__ are excluded from pysyncobj dumps (the state
+        # is rebuilt by replaying the on-disk raft journal instead; compaction is disabled)
+        self.shard = shard
+        self.site = site
+        self.on_apply = on_apply
+        self.lock = threading.RLock()
+        self.st = empty_state()
+        super().__init__(self_addr, others, conf)
+
+    # ---- helpers (not replicated) -------------------------------------------------------
+    def _log(self, op, record):
+        st = self.st
+        st['seq'] += 1
+        entry = {'seq': st['seq'], 'op': op, 'record': record, 'shard': self.shard,
+                 'site': self.site}
+        st['ops'].append(entry)
+        st['last_ts'] = max(st['last_ts'], float(record.get('timestamp', 0)))
+        if self.on_apply:
+            try:
+                self.on_apply(self.shard, st['seq'], op, record)
+            except Exception:  # pylint: disable=broad-except
+                pass  # a disk error must not stop raft; consistency-check finds it
+        return entry
+
+    def snapshot_state(self):
+        with self.lock:
+            return copy.deepcopy(self.st)
+
+    def files(self):
+        with self.lock:
+            return [dict(v) for v in self.st['files'].values()]
+
+    def get(self, path):
+        with self.lock:
+            version = self.st['files'].get(path)
+            return dict(version) if version else None
+
+    # ---- replicated commands ------------------------------------------------------------
+    @replicated
+    def put(self, rec):
+        with self.lock:
+            st = self.st
+            op_id = rec.get('op_id')
+            if op_id and op_id in st['op_ids']:
+                return dict(st['op_ids'][op_id], duplicate=True)
+            prev = st['files'].get(rec['path'])
+            version = dict(rec, inode=inode_of(rec['path']), shard=self.shard,
+                           site=rec.get('site', self.site), seq=st['seq'] + 1,
+                           base=[prev['site'], prev['origin_seq']] if prev else None)
+            version['origin_seq'] = version['seq']
+            st['files'][rec['path']] = version
+            self._log('put', version)
+            if op_id:
+                st['op_ids'][op_id] = version
+            return dict(version)
+
+    @replicated
+    def delete(self, rec):
+        with self.lock:
+            st = self.st
+            prev = st['files'].pop(rec['path'], None)
+            if prev is None:
+                return None
+            tomb = dict(prev, deleted=True, timestamp=rec['timestamp'], site=rec['site'],
+                        base=[prev['site'], prev['origin_seq']], origin_seq=st['seq'] + 1,
+                        seq=st['seq'] + 1)
+            self._log('delete', tomb)
+            return tomb
+
+    @replicated
+    def install(self, state, reason):
+        """Seed a rebuilt group (force-leader, membership epoch, restore) with a full state."""
+        with self.lock:
+            self.st = copy.deepcopy(state)
+            self.st['seeded_from'] = reason
+            for version in self.st['files'].values():
+                if self.on_apply:
+                    try:
+                        self.on_apply(self.shard, version['seq'], 'install', version)
+                    except Exception:  # pylint: disable=broad-except
+                        pass
+            return self.st['seq']
+
+    @replicated
+    def apply_remote(self, origin, ops, active_site, active_since):
+        """Apply ops shipped from site ``origin``; record LWW conflicts. Returns last seq seen."""
+        with self.lock:
+            st = self.st
+            done = st['remote_applied'].get(origin, 0)
+            for entry in ops:
+                if entry['seq'] <= done:
+                    continue
+                done = entry['seq']
+                remote = entry['record']
+                self._apply_one_remote(origin, entry['op'], remote, active_site, active_since)
+            st['remote_applied'][origin] = done
+            return done
+
+    def _apply_one_remote(self, origin, op, remote, active_site, active_since):
+        st = self.st
+        path = remote['path']
+        local = st['files'].get(path)
+        local_tomb = None
+        if local is None:
+            # a local delete of a version the remote also changed is a conflict too
+            for entry in reversed(st['ops']):
+                if entry['record']['path'] == path and entry['record']['site'] == self.site:
+                    local_tomb = entry['record'] if entry['op'] == 'delete' else None
+                    break
+        current = local or local_tomb
+        base = remote.get('base')
+        if current is None or current['site'] == origin or \
+                (base and [current['site'], current['origin_seq']] == list(base)):
+            self._adopt(op, remote)
+            return
+        kind, side = lww.classify(current, remote, active_site, active_since)
+        conflict = {'id': '%d-%s-%d' % (remote['inode'], origin, remote['origin_seq']),
+                    'inode': remote['inode'], 'path': path, 'shard': self.shard,
+                    'type': kind, 'detected_at': remote['timestamp'],
+                    'sites': {current['site']: _side(current), origin: _side(remote)},
+                    'winner': None, 'resolved': kind != lww.MANUAL, 'resolution': None}
+        if side == 'remote':
+            conflict['winner'] = origin
+            self._adopt(op, remote)
+        elif side == 'local':
+            conflict['winner'] = current['site']
+        conflict['resolution'] = 'last-write-wins' if side else None
+        conflict['candidates'] = {current['site']: current, origin: remote}
+        st['conflicts'].append(conflict)
+
+    def _adopt(self, op, remote):
+        version = dict(remote)
+        if op == 'delete' or version.get('deleted'):
+            self.st['files'].pop(version['path'], None)
+        else:
+            self.st['files'][version['path']] = version
+        self._log('remote-' + op, version)
+
+    @replicated
+    def set_acked(self, target, seq):
+        with self.lock:
+            self.st['remote_acked'][target] = max(seq, self.st['remote_acked'].get(target, 0))
+
+    @replicated
+    def resolve(self, conflict_id, winner, strategy):
+        """Honour a choice: the winner site's version becomes current (replicated to peers)."""
+        with self.lock:
+            for conflict in self.st['conflicts']:
+                if conflict['id'] != conflict_id:
+                    continue
+                chosen = conflict['candidates'].get(winner)
+                if chosen is None:
+                    return None
+                conflict.update(winner=winner, resolved=True, resolution=strategy)
+                version = dict(chosen, timestamp=max(chosen['timestamp'], self.st['last_ts']))
+                version['resolved_conflict'] = conflict_id
+                if chosen.get('deleted'):
+                    self.st['files'].pop(chosen['path'], None)
+                else:
+                    self.st['files'][chosen['path']] = version
+                self._log('resolve', version)
+                return dict(conflict)
+            return None
+
+
+def _side(version):
+    return {'seq': version['origin_seq'], 'timestamp': version['timestamp'],
+            'sha256': version.get('sha256'), 'size': version.get('size'),
+            'deleted': bool(version.get('deleted'))}
