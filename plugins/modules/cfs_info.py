@@ -67,9 +67,11 @@ cluster:
   returned: always
   type: dict
 sites:
-  description: Site states (Normal, Degraded, Failover, Recovery, SplitBrain) as the cluster reports them.
+  description: Sites with their state (Normal, Degraded, Failover, Recovery, SplitBrain), whether
+    active, and their shard counts, as the cluster reports them.
   returned: always
-  type: dict
+  type: list
+  elements: dict
 nodes:
   description: Nodes with their SWIM state (Alive, Suspect, Dead), state and the shards they replicate.
   returned: always

@@ -29,9 +29,11 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError, Request
 
-# operationId -> (method, path template, retry-safe).  Retry-safe means that sending the
-# request twice has the same effect as sending it once (reads; elections and transfers that
-# only ask for what already holds; applies keyed by a plan id).  Everything else is sent once.
+# operationId -> (method, path template, retry-safe), as docs/claudefs/admin-api.yaml declares
+# them (x-retry-safe; a unit test keeps the two in step).  Retry-safe means that sending the
+# request twice has the same effect as sending it once: reads, and writes the contract makes
+# idempotent (a force-leader is keyed by its plan id, adding a member twice changes nothing).
+# A forced election is not: a second one starts another election.
 OPERATIONS = {
     'health': ('GET', '/v1/health', True),
     'status': ('GET', '/v1/status', True),
@@ -39,13 +41,13 @@ OPERATIONS = {
     'raftShardStatus': ('GET', '/v1/raft/shards/{shard}', True),
     'raftDebug': ('GET', '/v1/raft/shards/{shard}/debug', True),
     'raftForceElection': ('POST', '/v1/raft/shards/{shard}/election', False),
-    'raftTransferLeader': ('POST', '/v1/raft/shards/{shard}/transfer-leader', False),
+    'raftTransferLeader': ('POST', '/v1/raft/shards/{shard}/transfer-leader', True),
     'raftForceLeaderPlan': ('POST', '/v1/raft/force-leader/plan', True),
-    'raftForceLeader': ('POST', '/v1/raft/force-leader', False),
+    'raftForceLeader': ('POST', '/v1/raft/force-leader', True),
     'nodeList': ('GET', '/v1/nodes', True),
-    'nodeAdd': ('POST', '/v1/nodes', False),
+    'nodeAdd': ('POST', '/v1/nodes', True),
     'nodeDrain': ('POST', '/v1/nodes/{node}/drain', True),
-    'nodeRemove': ('DELETE', '/v1/nodes/{node}', False),
+    'nodeRemove': ('DELETE', '/v1/nodes/{node}', True),
     'replicationStatus': ('GET', '/v1/replication', True),
     'conflictsList': ('GET', '/v1/conflicts', True),
     's3Health': ('GET', '/v1/s3/health', True),

@@ -44,21 +44,31 @@ def _conflict_list(response):
     return response or []
 
 
+def _sites(sites):
+    """The contract's list of sites (``[{name, state, active, ...}]``); a mapping also works."""
+    if isinstance(sites, dict):
+        return [dict(v if isinstance(v, dict) else {'state': v}, name=k)
+                for k, v in sorted(sites.items())]
+    return list(sites or [])
+
+
 def build(raw, errors, site=None):
     """The result of cfs_info from the raw responses (pure)."""
     status = raw.get('status') or {}
     shard_views = raft.views(raw['shards'], site) if 'shards' in raw else []
     node_list = nodes.node_views(raw['nodes']) if 'nodes' in raw else nodes.node_views(
         status.get('nodes', []))
+    sites = _sites(status.get('sites'))
     if site:
         node_list = [n for n in node_list if n['site'] == site]
+        sites = [s for s in sites if s.get('name') == site]
     for n in node_list:
         n['replicas'] = nodes.replicas(shard_views, n['name'])
     conflicts = _conflict_list(raw.get('conflicts'))
     result = {
         'cluster': {'name': status.get('cluster_name') or status.get('name'),
                     'epoch': status.get('epoch'), 'active_site': status.get('active_site')},
-        'sites': status.get('sites', {}),
+        'sites': sites,
         'nodes': node_list,
         'shards': shard_views,
         'shard_summary': raft.summary(shard_views),
@@ -86,12 +96,9 @@ def problems(view):
                 v['site'], v['shard'], v['reachable_members'], len(v['members'])))
         elif v['condition'] == raft.ELECTING:
             out.append('shard %s/%s has no leader (election running)' % (v['site'], v['shard']))
-    sites = view['sites']
-    if isinstance(sites, dict):
-        for name, site in sorted(sites.items()):
-            state = site.get('state') if isinstance(site, dict) else site
-            if state and state != 'Normal':
-                out.append('site %s is %s' % (name, state))
+    for site in view['sites']:
+        if site.get('state') and site['state'] != 'Normal':
+            out.append('site %s is %s' % (site['name'], site['state']))
     unresolved = [c for c in view['conflicts'] if not c.get('resolved', False)]
     if unresolved:
         out.append('%d unresolved conflict(s)' % len(unresolved))

@@ -5,7 +5,8 @@
 
 Each state is reached by planning the calls from what the cluster reports, then (outside
 check mode) executing them and waiting until the cluster shows the outcome: a joined node
-Alive and caught up, a drained node holding no replica, a removed node gone.
+Alive and caught up, a drained node (contract: state ``draining``, it leads no shard and gets
+no new replicas), a removed node gone from the node list and from every shard group.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -45,7 +46,9 @@ class NodeManager:
             n = nodes.find(node_list, name)
             out[name] = None if n is None else {
                 'swim_state': n['swim_state'], 'state': n['state'],
-                'replicas': sorted(r['shard'] for r in nodes.replicas(shard_views, name))}
+                'replicas': sorted('%s/%s' % (r['site'], r['shard'])
+                                   for r in nodes.replicas(shard_views, name)),
+                'leads': nodes.leads(shard_views, name)}
         return out
 
     def _finish(self, names, changed, until, timeout, what):
@@ -93,6 +96,12 @@ class NodeManager:
         node_list, shard_views = self.read()
         names = [name] + ([replace] if replace else [])
         self.before = self._state_of(node_list, shard_views, names)
+        old = nodes.find(node_list, replace) if replace else None
+        if old is not None and old['swim_state'] == nodes.ALIVE and old['state'] == 'active':
+            # A planned replacement of a live node: its leaderships move first.
+            self.plan.add('POST /v1/nodes/%s/drain (move its leaderships before %s takes its '
+                          'place)' % (replace, name),
+                          action=lambda: self.client.call('nodeDrain', body={}, node=replace))
         if nodes.find(node_list, name) is None:
             if not address or not site:
                 raise PlanningError('node %s is not in the cluster; address and site are needed '
@@ -103,12 +112,7 @@ class NodeManager:
             self.plan.add('POST /v1/nodes name=%s address=%s site=%s%s' % (
                 name, address, site, ' replaces=%s' % replace if replace else ''),
                 action=lambda: self.client.call('nodeAdd', body=body))
-        old = nodes.find(node_list, replace) if replace else None
         if old is not None:
-            if old['state'] not in ('drained',) and nodes.replicas(shard_views, replace):
-                self.plan.add('POST /v1/nodes/%s/drain (its replicas move to %s and the other '
-                              'members)' % (replace, name),
-                              action=lambda: self.client.call('nodeDrain', body={}, node=replace))
             self.plan.add('DELETE /v1/nodes/%s (replaced by %s)' % (replace, name),
                           action=lambda: self.client.call('nodeRemove', node=replace))
 
@@ -126,14 +130,19 @@ class NodeManager:
     def drained(self, name, timeout):
         node_list, shard_views = self.read()
         self.before = self._state_of(node_list, shard_views, [name])
-        if nodes.find(node_list, name) is None:
+        node = nodes.find(node_list, name)
+        if node is None:
             raise PlanningError('node %s is not in the cluster; nothing to drain' % name)
-        if nodes.replicas(shard_views, name):
-            self.plan.add('POST /v1/nodes/%s/drain' % name,
+        if node['state'] != 'draining' or nodes.leads(shard_views, name):
+            self.plan.add('POST /v1/nodes/%s/drain (leaderships move off it, no new replicas '
+                          'go to it)' % name,
                           action=lambda: self.client.call('nodeDrain', body={}, node=name))
-        return self._finish([name], bool(self.plan),
-                            lambda nl, sv: not nodes.replicas(sv, name), timeout,
-                            'node %s drained' % name)
+
+        def done(node_list, shard_views):
+            n = nodes.find(node_list, name)
+            return n is not None and n['state'] == 'draining' and not nodes.leads(
+                shard_views, name)
+        return self._finish([name], bool(self.plan), done, timeout, 'node %s drained' % name)
 
     def absent(self, name, allow_data_loss, timeout):
         node_list, shard_views = self.read()
@@ -144,20 +153,21 @@ class NodeManager:
         held = nodes.replicas(shard_views, name)
         last = []
         if held and node['swim_state'] in (None, nodes.ALIVE):
-            # Alive: its replicas can move first, so that nothing is lost by the removal.
-            self.plan.add('POST /v1/nodes/%s/drain (keep every shard at its replication '
-                          'factor)' % name,
-                          action=lambda: self.client.call('nodeDrain', body={}, node=name))
+            # Alive: its leaderships move first; the others hold what it holds.
+            if node['state'] != 'draining':
+                self.plan.add('POST /v1/nodes/%s/drain (leaderships move off it first)' % name,
+                              action=lambda: self.client.call('nodeDrain', body={}, node=name))
+            last = self._refuse_last_replica(shard_views, name, allow_data_loss, 'remove')
         elif held:
             # Not reachable: whatever only it holds cannot move; removing it loses that.
             last = self._refuse_last_replica(shard_views, name, allow_data_loss, 'remove')
-        body = {'confirm_last_replica': True} if last else None
-        self.plan.add('DELETE /v1/nodes/%s%s' % (name, ' confirm_last_replica=true' if last
+        query = {'confirm_last_replica': 'true'} if last else None
+        self.plan.add('DELETE /v1/nodes/%s%s' % (name, '?confirm_last_replica=true' if last
                                                   else ''),
-                      action=lambda: self.client.call('nodeRemove', body=body, node=name),
+                      action=lambda: self.client.call('nodeRemove', query=query, node=name),
                       destructive=bool(last))
-        return self._finish([name], True, lambda nl, sv: nodes.find(nl, name) is None, timeout,
-                            'node %s removed' % name)
+        return self._finish([name], True, lambda nl, sv: nodes.find(nl, name) is None
+                            and not nodes.replicas(sv, name), timeout, 'node %s removed' % name)
 
     def _refuse_last_replica(self, shard_views, name, allow_data_loss, verb):
         last = nodes.last_replicas(shard_views, name)

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure planners over the node list and the shard membership.  No I/O here.
 
-A node (``GET /v1/nodes``) is ``{"name", "site", "address", "swim_state": Alive|Suspect|Dead,
-"state": active|draining|drained, ...}``; its replicas are the shards that list it as a
-member in raft-status (:mod:`raft` views).
+A node (``GET /v1/nodes``) is ``{"name", "site", "address", "swim": Alive|Suspect|Dead,
+"age_seconds", "state": active|draining|removed, "shards", "leader_of"}``; its replicas are
+the shards that list it as a member in raft-status (:mod:`raft` views).  A removed node is
+absent: :func:`node_views` leaves it out.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,13 +23,20 @@ def node_view(node):
             'swim_state': node.get('swim_state') or node.get('swim') or node.get('health'),
             'swim_age_seconds': node.get('swim_age_seconds', node.get('age_seconds')),
             'state': node.get('state') or node.get('status') or 'active',
-            'epoch': node.get('epoch')}
+            'leader_of': node.get('leader_of')}
 
 
 def node_views(response):
+    """Every node that is not removed, sorted by name."""
     if isinstance(response, dict):
         response = response.get('nodes', [])
-    return sorted((node_view(n) for n in response or []), key=lambda n: str(n['name']))
+    out = (node_view(n) for n in response or [])
+    return sorted((n for n in out if n['state'] != 'removed'), key=lambda n: str(n['name']))
+
+
+def leads(shard_views, name):
+    """The shards (``site/shard``) that ``name`` leads."""
+    return ['%s/%s' % (v['site'], v['shard']) for v in shard_views if v['leader'] == name]
 
 
 def find(nodes, name):
@@ -52,13 +60,15 @@ def replicas(shard_views, name):
 def last_replicas(shard_views, name):
     """Shards where ``name`` holds the only up-to-date copy among the reachable members.
 
-    Removing it would drop committed entries that exist nowhere else: the shard has no other
-    reachable member, or every other reachable member lags behind it.
+    Only a shard without quorum can have one: with a quorum, every committed entry is on a
+    majority, so one member can go.  Without quorum, removing the node drops entries that
+    exist nowhere else when no other member is reachable or every other reachable member
+    lags behind it.
     """
     out = []
     for v in shard_views:
         mine = [m for m in v['members'] if m['node'] == name]
-        if not mine:
+        if not mine or v['has_quorum']:
             continue
         others = [m for m in v['members'] if m['node'] != name and m['reachable']]
         if not others or all(m['match_index'] < mine[0]['match_index'] for m in others):

@@ -177,7 +177,7 @@ def normalize_server_plan(plan):
         for cand in s.get('survivors', []):
             if cand.get('node') == chosen:
                 loss = cand.get('predicted_loss_entries')
-        entries.append({'shard': s.get('shard'), 'site': s.get('site'),
+        entries.append({'shard': s.get('shard'), 'site': s.get('site') or plan.get('site'),
                         'epoch': s.get('epoch'), 'has_quorum': bool(s.get('has_quorum')),
                         'survivors': s.get('survivors', []), 'chosen': chosen,
                         'reason': s.get('reason'), 'predicted_loss_entries': loss,

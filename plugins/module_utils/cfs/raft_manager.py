@@ -120,10 +120,10 @@ class RaftManager:
                             seconds_to_healthy=round(self.clock() - started, 3))
 
     def _force_election(self, view):
-        step = self.plan.add('POST /v1/raft/shards/%s/election?site=%s (stalled without a '
+        step = self.plan.add('POST /v1/raft/shards/%s/election site=%s (stalled without a '
                              'leader)' % (view['shard'], view['site']),
                              action=lambda: self.client.call(
-                                 'raftForceElection', body={}, query={'site': view['site']},
+                                 'raftForceElection', body={'site': view['site']},
                                  shard=view['shard']))
         step.action()
         self.plan.done.append(step.as_dict())
@@ -138,12 +138,13 @@ class RaftManager:
                 self.warnings.append('plan %s was not applied: every selected shard has a '
                                      'quorum now' % plan_id)
             return self._result(selected, False, force_leader_plan=[], plan_id=None)
-        server = None
+        sites = sorted(set(e['site'] for e in local))
+        if len(sites) > 1:
+            raise raft.PlanningError('shards of several sites lost quorum (%s); a force-leader '
+                                     'plan covers one site: set site' % ', '.join(sites))
         if not plan_id:
-            body = {'shards': shards if shards != 'all' else 'all',
+            body = {'shards': shards if shards != 'all' else 'all', 'site': sites[0],
                     'leader': leader or raft.MOST_UP_TO_DATE}
-            if site:
-                body['site'] = site
             server = self.client.call('raftForceLeaderPlan', body=body)
             plan_id = server.get('plan_id')
             entries = [e for e in raft.normalize_server_plan(server) if not e['has_quorum']]
@@ -202,10 +203,10 @@ class RaftManager:
         if not moves:
             return self._result(selected, False)
         for view, target, reason in moves:
-            self.plan.add('POST /v1/raft/shards/%s/transfer-leader?site=%s to=%s (%s)'
+            self.plan.add('POST /v1/raft/shards/%s/transfer-leader site=%s to=%s (%s)'
                           % (view['shard'], view['site'], target, reason),
                           action=lambda v=view, t=target: self.client.call(
-                              'raftTransferLeader', body={'to': t}, query={'site': v['site']},
+                              'raftTransferLeader', body={'to': t, 'site': v['site']},
                               shard=v['shard']))
         if self.check_mode:
             return self._result(selected, True)

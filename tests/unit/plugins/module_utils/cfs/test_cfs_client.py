@@ -99,8 +99,8 @@ def test_bearer_token_sent_and_never_recorded(server):
 def test_refused_endpoint_fails_over_even_for_unsafe_operations(server):
     script, url = server((200, {'plan_id': 'p1', 'shards': []}, 0))
     c = make_client([closed_port(), url])
-    c.call('raftForceLeader', body={'plan_id': 'p1', 'confirm_data_loss': True})
-    assert len(script.seen) == 1 and script.seen[0]['body']['plan_id'] == 'p1'
+    c.call('raftForceElection', body={'site': 'site-a'}, shard=2)
+    assert len(script.seen) == 1 and script.seen[0]['body'] == {'site': 'site-a'}
     assert c.calls[0]['attempts'] == 2 and c.calls[0]['endpoint'] == url
     # the endpoint that answered is tried first next time
     c.call('status')
@@ -112,7 +112,7 @@ def test_timeout_after_sending_is_not_retried_for_unsafe_operations(server):
     other_script, other = server((200, {}, 0))
     c = make_client([url, other], timeout=0.5)
     with pytest.raises(cfs_client.CfsApiError) as exc:
-        c.call('raftForceLeader', body={'plan_id': 'p1', 'confirm_data_loss': True})
+        c.call('raftForceElection', body={'site': 'site-a'}, shard=1)
     assert exc.value.code == 'unreachable'
     assert 'may have been applied' in str(exc.value)
     assert len(script.seen) == 1 and other_script.seen == []
@@ -189,3 +189,22 @@ def test_path_arguments_are_quoted(server):
     make_client([url]).call('nodeRemove', node='../x y')
     assert script.seen[0]['path'] == '/v1/nodes/..%2Fx%20y'
     assert script.seen[0]['method'] == 'DELETE'
+
+
+def test_retry_table_matches_the_contract():
+    """OPERATIONS agrees with docs/claudefs/admin-api.yaml (method, path, x-retry-safe)."""
+    yaml = pytest.importorskip('yaml')
+    import os
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '..')
+    path = os.path.join(root, 'docs', 'claudefs', 'admin-api.yaml')
+    if not os.path.exists(path):
+        pytest.skip('the contract is not in this checkout yet')
+    with open(path) as f:
+        spec = yaml.safe_load(f)
+    declared = {}
+    for route, methods in spec['paths'].items():
+        for method, op in methods.items():
+            if isinstance(op, dict) and 'operationId' in op:
+                declared[op['operationId']] = (method.upper(), route, op.get('x-retry-safe'))
+    for name, entry in cfs_client.OPERATIONS.items():
+        assert declared[name] == entry, name

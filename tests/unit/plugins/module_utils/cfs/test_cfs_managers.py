@@ -115,8 +115,8 @@ def test_healthy_forces_an_election_only_for_a_stalled_shard():
     m = RaftManager(c, poll=0, sleep=lambda s: None, clock=clock)
     result = m.healthy('all', None, 60, 1)
     assert result['forced_elections'] == ['site-a/0']
-    assert [(a[0], a[2]) for a in c.mutating()] == [
-        ('raftForceElection', {'shard': 0, 'query': {'site': 'site-a'}})]
+    assert [(a[0], a[1], a[2]) for a in c.mutating()] == [
+        ('raftForceElection', {'site': 'site-a'}, {'shard': 0})]
 
 
 def test_check_mode_healthy_on_a_healthy_cluster_is_unchanged():
@@ -146,12 +146,27 @@ def test_node_absent_of_a_live_node_drains_first():
     assert c.mutating() == []
 
 
-def test_node_present_with_replace_plans_join_drain_remove():
+def test_node_present_replacing_a_dead_node_plans_join_then_remove():
     c = Replay(raftStatus=load('contract_raft_status_site_a_majority_lost.json'),
                nodeList=load('contract_nodes_a2_a3_dead.json'))
     result = NodeManager(c, check_mode=True).present('a4', '127.77.1.4', 'site-a', 'a2', 10)
     steps = [s['step'] for s in result['plan']]
-    assert steps[0] == 'POST /v1/nodes name=a4 address=127.77.1.4 site=site-a replaces=a2'
-    assert steps[1].startswith('POST /v1/nodes/a2/drain')
-    assert steps[2].startswith('DELETE /v1/nodes/a2')
+    assert steps == ['POST /v1/nodes name=a4 address=127.77.1.4 site=site-a replaces=a2',
+                     'DELETE /v1/nodes/a2 (replaced by a4)']
     assert result['changed'] is True and c.mutating() == []
+
+
+def test_node_present_replacing_a_live_node_drains_it_first():
+    c = Replay(raftStatus=load('contract_raft_status_healthy.json'),
+               nodeList=load('contract_nodes_a2_a3_dead.json'))
+    result = NodeManager(c, check_mode=True).present('b4', '127.77.2.4', 'site-b', 'b1', 10)
+    assert [s['step'].split(' (')[0] for s in result['plan']] == [
+        'POST /v1/nodes/b1/drain', 'POST /v1/nodes name=b4 address=127.77.2.4 site=site-b '
+        'replaces=b1', 'DELETE /v1/nodes/b1']
+
+
+def test_node_already_present_and_caught_up_is_unchanged():
+    c = Replay(raftStatus=load('contract_raft_status_healthy.json'),
+               nodeList=load('contract_nodes_a2_a3_dead.json'))
+    result = NodeManager(c, check_mode=True, max_lag=1).present('b2', None, None, None, 10)
+    assert result['changed'] is False and result['plan'] == []

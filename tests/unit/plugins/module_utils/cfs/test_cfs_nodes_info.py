@@ -64,7 +64,8 @@ def test_node_views_normalise():
 
 def test_info_build_reports_problems_in_sentences():
     raw = {'status': {'cluster_name': 'cfsemu-77', 'epoch': 0, 'active_site': 'site-a',
-                      'sites': {'site-a': {'state': 'Degraded'}, 'site-b': {'state': 'Normal'}}},
+                      'sites': [{'name': 'site-a', 'state': 'Degraded', 'active': True},
+                                {'name': 'site-b', 'state': 'Normal', 'active': False}]},
            'shards': load('contract_raft_status_site_a_majority_lost.json'),
            'nodes': load('contract_nodes_a2_a3_dead.json'),
            'conflicts': {'conflicts': []}}
