@@ -55,6 +55,9 @@ OPERATIONS = {
     'metadataSnapshotList': ('GET', '/v1/metadata/snapshots', True),
     'metadataConsistencyCheck': ('POST', '/v1/metadata/consistency-check', True),
     'configExport': ('GET', '/v1/config/export', True),
+    # The contract's test data path (a real ClaudeFS serves files over FUSE/NFS).
+    'fileList': ('GET', '/v1/files', True),
+    'fileRead': ('GET', '/v1/files/{path}', True),
 }
 
 # Codes of the contract's error envelope that this collection acts on.
@@ -157,14 +160,17 @@ class CfsClient:
             follow_redirects='none', use_netrc=False, http_agent='resilience.dr-cfs')
 
     # -- the one entry point -------------------------------------------------------------
-    def call(self, operation, body=None, query=None, **path_args):
+    def call(self, operation, body=None, query=None, raw=False, **path_args):
         """Run ``operation``; return the decoded JSON (a dict or a list).
 
+        With ``raw``, return ``(body bytes, headers dict)`` instead (file content).
         Raises :class:`CfsApiError`.  Endpoints are tried in order, starting with the one
         that answered last; an unreachable endpoint moves on to the next.
         """
         method, template, retry_safe = OPERATIONS[operation]
-        path = template.format(**dict((k, quote(str(v), safe='')) for k, v in path_args.items()))
+        # A file path keeps its slashes (the contract's {path} may contain them).
+        path = template.format(**dict((k, quote(str(v), safe='/' if k == 'path' else ''))
+                                      for k, v in path_args.items()))
         if query:
             path += '?' + '&'.join('%s=%s' % (k, quote(str(v), safe=''))
                                    for k, v in sorted(query.items()) if v is not None)
@@ -181,7 +187,7 @@ class CfsClient:
                 endpoint = self.endpoints[index]
                 attempts += 1
                 try:
-                    status, payload = self._send(method, endpoint + path, data)
+                    status, payload = self._send(method, endpoint + path, data, raw)
                 except _Unsent as exc:
                     # Never arrived: any operation may go to the next endpoint.
                     last = CfsApiError(UNREACHABLE, '%s: %s' % (endpoint, exc), operation=operation,
@@ -222,7 +228,7 @@ class CfsClient:
         self.calls.append({'operation': operation, 'endpoint': endpoint, 'status': status,
                            'attempts': attempts, 'seconds': round(time.time() - started, 3)})
 
-    def _send(self, method, url, data):
+    def _send(self, method, url, data, raw_body=False):
         headers = {'Content-Type': 'application/json'} if data is not None else None
         try:
             resp = self._request.open(method, url, data=data, headers=headers)
@@ -243,6 +249,8 @@ class CfsClient:
         except (socket.timeout, OSError) as exc:
             # Waiting for the response (timeout, reset): it may have been applied.
             raise _MaybeSent(to_native(exc) or type(exc).__name__)
+        if raw_body:
+            return status, (raw, dict((k.lower(), v) for k, v in resp.headers.items()))
         if not raw:
             return status, {}
         try:
