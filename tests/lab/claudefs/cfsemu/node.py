@@ -16,7 +16,7 @@ import time
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from cfsemu import config, peers  # noqa: E402  pylint: disable=wrong-import-position
+from cfsemu import config, netbind, peers  # noqa: E402  pylint: disable=wrong-import-position
 from cfsemu.control import Control  # noqa: E402
 from cfsemu.disk import MetaStore  # noqa: E402
 from cfsemu.errors import ApiError  # noqa: E402
@@ -26,7 +26,7 @@ from cfsemu.swim import Swim  # noqa: E402
 
 LOG = logging.getLogger('cfsemu.node')
 VERSION = '0.1.0-emulator'
-OPS_MODULES = ('ops_core',)
+OPS_MODULES = ('ops_core', 'ops_files')
 
 
 class Node:
@@ -185,7 +185,9 @@ def main(argv=None):
     logging.basicConfig(level=args.log_level,
                         format='%(asctime)s %(name)s %(levelname)s %(message)s')
     logging.getLogger('pysyncobj').setLevel(logging.WARNING)
-    node = Node(config.load(args.cluster), args.node)
+    cluster = config.load(args.cluster)
+    netbind.install(cluster.address(args.node))
+    node = Node(cluster, args.node)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

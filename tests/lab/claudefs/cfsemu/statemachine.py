@@ -89,6 +89,11 @@ class ShardSM(SyncObj):
             return dict(version)
 
     @replicated
+    def read(self, path):
+        """A linearizable read: it goes through the log like a write, changing nothing."""
+        return self.get(path)
+
+    @replicated
     def delete(self, rec):
         with self.lock:
             st = self.st
