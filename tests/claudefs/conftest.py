@@ -16,7 +16,6 @@ import atexit
 import os
 import random
 import shutil
-import socket
 import sys
 import time
 
@@ -36,24 +35,11 @@ OUTPUT = os.path.join(REPO, 'tests', 'output', 'claudefs')
 REMOTE = os.environ.get('CFS_ENDPOINT')
 
 
-def free_net(start=90, stop=140):
-    """An unused 127.X.0.0/16 for a new emulator (not registered, nothing listening)."""
-    for net in range(start, stop):
-        if supervisor._registered(net):
-            continue
-        try:
-            with socket.create_connection(('127.%d.1.1' % net, 8443), timeout=0.1):
-                continue
-        except OSError:
-            return net
-    raise RuntimeError('no free 127.X.0.0/16 between %d and %d' % (start, stop))
-
-
 class Emulator:
     """One emulator cluster for tests: the supervisor plus API clients per node."""
 
     def __init__(self, base, contract, coverage, **options):
-        self.net = free_net()
+        self.net = supervisor.free_net()
         self.state_dir = os.path.join(base, 'cfs-%d' % self.net)
         self.cluster = supervisor.Cluster.create(self.state_dir, owner=os.getpid(),
                                                  net=self.net, **options)
