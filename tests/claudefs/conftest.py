@@ -137,19 +137,30 @@ def cfs(contract, coverage, cfs_base, request):
 
 
 @pytest.fixture
-def fresh(contract, coverage, cfs_base, request):
-    """A cluster of its own for a test that destroys things (the emulator only)."""
+def cluster_factory(contract, coverage, cfs_base, request):
+    """Clusters of a test's own, with options (``flash_quota=...``); all taken down after."""
     if REMOTE:
         pytest.skip('fault injection needs the emulator: unset CFS_ENDPOINT')
-    emulator = Emulator(cfs_base, contract, coverage)
-    failed_before = request.session.testsfailed
+    made = []
+
+    def make(**options):
+        emulator = Emulator(cfs_base, contract, coverage, **options)
+        made.append(emulator)
+        return emulator
     try:
-        yield emulator
+        yield make
     finally:
-        if request.session.testsfailed > failed_before or \
-                getattr(request.node, 'rep_call_failed', False):
-            emulator.save_logs(request.node.name)
-        emulator.down()
+        failed = getattr(request.node, 'rep_call_failed', False)
+        for emulator in made:
+            if failed:
+                emulator.save_logs('%s-net%d' % (request.node.name, emulator.net))
+            emulator.down()
+
+
+@pytest.fixture
+def fresh(cluster_factory):
+    """A cluster of its own for a test that destroys things (the emulator only)."""
+    return cluster_factory()
 
 
 @pytest.hookimpl(hookwrapper=True)
