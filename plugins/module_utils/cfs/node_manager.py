@@ -82,6 +82,18 @@ class NodeManager:
                 what, timeout, '; '.join(d['step'] for d in self.plan.done)))
         return result
 
+    def _settle(self, site, timeout):
+        deadline = self.clock() + timeout
+        while True:
+            pending = [raft.label(v) for v in raft.views(self.client.call('raftStatus'), site)
+                       if v['condition'] != raft.HEALTHY]
+            if not pending:
+                return
+            if self.clock() >= deadline:
+                raise PlanningError('shard(s) %s of %s still have no leader after %ss; a node '
+                                    'cannot join them now' % (', '.join(pending), site, timeout))
+            self.sleep(self.poll)
+
     def _result(self, node_list, shard_views, names, changed):
         name = names[0]
         return {'changed': changed, 'node': nodes.find(node_list, name),
@@ -109,6 +121,9 @@ class NodeManager:
             body = {'name': name, 'address': address, 'site': site}
             if replace:
                 body['replaces'] = replace
+            self.plan.add('wait until every shard of %s has a leader (a group still being '
+                          'rebuilt refuses new members)' % site,
+                          action=lambda: self._settle(site, timeout))
             self.plan.add('POST /v1/nodes name=%s address=%s site=%s%s' % (
                 name, address, site, ' replaces=%s' % replace if replace else ''),
                 action=lambda: self.client.call('nodeAdd', body=body))
@@ -123,7 +138,9 @@ class NodeManager:
             if replace:
                 ok = ok and nodes.find(node_list, replace) is None and not nodes.replicas(
                     shard_views, replace)
-            return ok
+            site_of = (n or {}).get('site') or site
+            return ok and all(v['condition'] == raft.HEALTHY for v in shard_views
+                              if v['site'] == site_of)
         return self._finish(names, bool(self.plan), done, timeout,
                             'node %s joined and caught up' % name)
 

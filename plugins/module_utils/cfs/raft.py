@@ -55,6 +55,8 @@ def shard_view(shard):
     reachable = sum(1 for m in members if m['reachable'])
     quorum = bool(shard.get('has_quorum', reachable > len(members) // 2))
     leader = shard.get('leader')
+    if leader and any(m['node'] == leader and not m['reachable'] for m in members):
+        leader = None  # the last leader known, but it cannot be reached: no usable leader
     if not quorum:
         condition = NO_QUORUM
     elif leader:
@@ -63,6 +65,7 @@ def shard_view(shard):
         condition = ELECTING
     return {'shard': shard.get('shard'), 'site': shard.get('site'),
             'epoch': shard.get('epoch', 0), 'leader': leader or None,
+            'last_known_leader': shard.get('leader') or None,
             'term': shard.get('term'), 'commit_index': shard.get('commit_index'),
             'has_quorum': quorum, 'condition': condition,
             'reachable_members': reachable, 'members': members}

@@ -14,7 +14,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan, Refusal
-from ansible_collections.resilience.dr.plugins.module_utils.cfs import raft
+from ansible_collections.resilience.dr.plugins.module_utils.cfs import nodes, raft
 from ansible_collections.resilience.dr.plugins.module_utils.cfs.client import CfsApiError, PLAN_STALE
 
 
@@ -133,6 +133,8 @@ class RaftManager:
         selected = self.read(shards, site)
         self.before = _state_of(selected)
         local = raft.force_leader_plan(selected, leader)
+        if local:
+            self._refuse_fencing_live_members(local)
         if not local:
             if plan_id:
                 self.warnings.append('plan %s was not applied: every selected shard has a '
@@ -194,6 +196,19 @@ class RaftManager:
         else:
             extra['seconds_to_quorum'] = round(self.clock() - started, 3)
         return self._result(selected, True, **extra)
+
+    def _refuse_fencing_live_members(self, entries):
+        """A member SWIM sees Alive is rejoining or partitioned, not lost: never fence it."""
+        alive = set(n['name'] for n in nodes.node_views(self.client.call('nodeList'))
+                    if n['swim_state'] == nodes.ALIVE)
+        live = dict((raft.label(e), sorted(set(e['fenced_members']) & alive)) for e in entries)
+        live = dict((k, v) for k, v in live.items() if v)
+        if live:
+            raise raft.PlanningError(
+                'a force-leader would fence members that SWIM reports Alive (%s): they are '
+                'rejoining or cut off, not lost. Wait for them (state=healthy), or stop them '
+                'first if they must be replaced' % '; '.join(
+                    '%s: %s' % (k, ', '.join(v)) for k, v in sorted(live.items())))
 
     # -- leader_transfer -----------------------------------------------------------------
     def transfer(self, shards, site, from_node, to_node, wait_timeout):

@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Refusal
 from ansible_collections.resilience.dr.plugins.module_utils.cfs.client import CfsApiError
 from ansible_collections.resilience.dr.plugins.module_utils.cfs.node_manager import NodeManager
+from ansible_collections.resilience.dr.plugins.module_utils.cfs.raft import PlanningError
 from ansible_collections.resilience.dr.plugins.module_utils.cfs.raft_manager import RaftManager
 
 FIX = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'cfs')
@@ -26,6 +27,7 @@ def load(name):
 
 class Replay:
     def __init__(self, **answers):
+        answers.setdefault('nodeList', load('contract_nodes_a2_a3_dead.json'))
         self.answers = answers
         self.asked = []
         self.calls = []
@@ -68,6 +70,18 @@ def test_force_leader_without_the_gate_is_refused_naming_the_option_and_the_loss
     assert 'shard site-a/1: up to 3 committed entries (survivor a1, fencing a2, a3)' in str(exc.value)
     assert 'force' not in str(exc.value).replace('force-leader', '').replace('force_leader', '')
     assert c.mutating() == []
+
+
+def test_force_leader_never_fences_a_member_that_swim_sees_alive():
+    nodes = load('contract_nodes_a2_a3_dead.json')
+    for n in nodes['nodes']:
+        if n['name'] == 'a3':
+            n['swim_state'] = 'Alive'
+    c = Replay(raftStatus=load('contract_raft_status_site_a_majority_lost.json'), nodeList=nodes)
+    with pytest.raises(PlanningError, match='site-a/0: a3'):
+        manager(c, check_mode=True).force_leader('all', 'site-a', 'most-up-to-date', True,
+                                                 None, 10)
+    assert [a[0] for a in c.asked] == ['raftStatus', 'nodeList']
 
 
 def test_force_leader_on_a_healthy_cluster_changes_nothing_even_with_a_plan_id():
@@ -151,8 +165,9 @@ def test_node_present_replacing_a_dead_node_plans_join_then_remove():
                nodeList=load('contract_nodes_a2_a3_dead.json'))
     result = NodeManager(c, check_mode=True).present('a4', '127.77.1.4', 'site-a', 'a2', 10)
     steps = [s['step'] for s in result['plan']]
-    assert steps == ['POST /v1/nodes name=a4 address=127.77.1.4 site=site-a replaces=a2',
-                     'DELETE /v1/nodes/a2 (replaced by a4)']
+    assert steps[1:] == ['POST /v1/nodes name=a4 address=127.77.1.4 site=site-a replaces=a2',
+                         'DELETE /v1/nodes/a2 (replaced by a4)']
+    assert steps[0].startswith('wait until every shard of site-a has a leader')
     assert result['changed'] is True and c.mutating() == []
 
 
@@ -161,8 +176,9 @@ def test_node_present_replacing_a_live_node_drains_it_first():
                nodeList=load('contract_nodes_a2_a3_dead.json'))
     result = NodeManager(c, check_mode=True).present('b4', '127.77.2.4', 'site-b', 'b1', 10)
     assert [s['step'].split(' (')[0] for s in result['plan']] == [
-        'POST /v1/nodes/b1/drain', 'POST /v1/nodes name=b4 address=127.77.2.4 site=site-b '
-        'replaces=b1', 'DELETE /v1/nodes/b1']
+        'POST /v1/nodes/b1/drain', 'wait until every shard of site-b has a leader',
+        'POST /v1/nodes name=b4 address=127.77.2.4 site=site-b replaces=b1',
+        'DELETE /v1/nodes/b1']
 
 
 def test_node_already_present_and_caught_up_is_unchanged():
