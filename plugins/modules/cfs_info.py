@@ -32,7 +32,10 @@ options:
     description: Only the nodes and shards of this site.
     type: str
   fail_on_error:
-    description: Fail when a section cannot be read (instead of reporting it in RV(errors)).
+    description:
+      - Fail when a section cannot be read (instead of reporting it in RV(errors)).
+      - The module always fails when the token is rejected, when no endpoint answers, or when
+        no section could be read.
     type: bool
     default: false
 attributes:
@@ -141,10 +144,12 @@ def main():
         raw, errors = info.gather(client, module.params['sections'])
         result = info.build(raw, errors, module.params['site'])
         result['changed'] = False
-        if errors and module.params['fail_on_error']:
+        fatal = [k for k, v in errors.items() if v['code'] in ('unauthorized', 'unreachable')]
+        if errors and (module.params['fail_on_error'] or fatal or len(errors) == len(
+                module.params['sections'] or info.DEFAULT_SECTIONS)):
             result['failed'] = True
             result['msg'] = 'could not read: %s' % '; '.join(
-                '%s (%s)' % (k, v['message']) for k, v in sorted(errors.items()))
+                '%s (%s: %s)' % (k, v['code'], v['message']) for k, v in sorted(errors.items()))
         return result
 
     cfs_run(module, client, work)
