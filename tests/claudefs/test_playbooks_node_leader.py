@@ -20,6 +20,7 @@ pytestmark = pytest.mark.claudefs
 
 
 def written(em, seed, tmp_path, prefix, count=30):
+    """``count`` files under ``prefix`` (no leading slash: the listing matches stored paths)."""
     history = History(seed=seed, meta={'test': prefix})
     files = Files(history, prefix, seed=seed)
     assert set(files.write(em.client('a1'), count)) == {'ok'}
@@ -28,7 +29,7 @@ def written(em, seed, tmp_path, prefix, count=30):
 
 def test_leader_loss_confirmed_by_the_playbook(fresh, seed, tmp_path):
     em = fresh
-    history, files, manifest = written(em, seed, tmp_path, '/dr/leader')
+    history, files, manifest = written(em, seed, tmp_path, 'dr/leader')
     leaders = all_led(em.client('b1'), 'site-a')
     victim = sorted(set(leaders.values()))[0]
     em.cluster.kill(victim)
@@ -58,7 +59,7 @@ def test_leader_loss_confirmed_by_the_playbook(fresh, seed, tmp_path):
 
 def test_transient_node_failure_recovered_by_the_playbook(fresh, seed, tmp_path):
     em = fresh
-    history, files, manifest = written(em, seed, tmp_path, '/dr/node')
+    history, files, manifest = written(em, seed, tmp_path, 'dr/node')
     em.cluster.kill('a2')
     wait_for(lambda: not shard_table(em.client('a1'), 'site-a')[('site-a', 0)]['members'][1]
              ['reachable'], 20, 0.2, 'a2 unreachable in its groups')

@@ -75,11 +75,11 @@ def test_quorum_loss_recovered_by_the_playbook(fresh, seed, tmp_path):
     em = fresh
     survivor = em.client('a1')
     history = History(seed=seed, meta={'test': 'playbook cfs-recover-quorum'})
-    files = Files(history, '/dr/quorum', seed=seed)
+    files = Files(history, 'dr/quorum', seed=seed)
     assert set(files.write(survivor, 40)) == {'ok'}
     manifest = write_manifest(str(tmp_path / 'manifest.json'), files.expected)
 
-    writer = Writer(em.client('a1', timeout=2.0), history, '/dr/live')
+    writer = Writer(em.client('a1', timeout=2.0), history, 'dr/live')
     writer.start()
     try:
         em.cluster.kill('a2')
@@ -130,7 +130,7 @@ def test_quorum_loss_recovered_by_the_playbook(fresh, seed, tmp_path):
     assert again.changed == 0, again.output[-4000:]
 
     present = {e['path'] if isinstance(e, dict) else e
-               for prefix in ('/dr/quorum', '/dr/live')
+               for prefix in ('dr/quorum', 'dr/live')
                for e in list_files(em.client('a1'), prefix)}
     result = setcheck.check_set(history.ops, present,
                                 predicted_loss=predicted_lost_files(history, plan))
