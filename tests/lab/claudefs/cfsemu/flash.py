@@ -112,7 +112,7 @@ class Flash:
     # ---- watermarks ------------------------------------------------------------------
     def mode(self, incoming=0):
         ratio = (self.used() + incoming) / float(self.quota)
-        if ratio > 1.0:
+        if ratio > 1.0 or (incoming == 0 and ratio >= 1.0):
             return 'enospc'
         if ratio >= float(self.cluster.flash['high_watermark']):
             return 'write-through'

@@ -27,7 +27,8 @@ from cfsemu.swim import Swim  # noqa: E402
 
 LOG = logging.getLogger('cfsemu.node')
 VERSION = '0.1.0-emulator'
-OPS_MODULES = ('ops_core', 'ops_files', 'ops_raft', 'ops_force', 'ops_nodes')
+OPS_MODULES = ('ops_core', 'ops_files', 'ops_raft', 'ops_force', 'ops_nodes', 'ops_s3',
+               'sitecalls', 'ops_meta')
 
 
 class Node:

@@ -176,6 +176,25 @@ class ShardSM(SyncObj):
         self._log('remote-' + op, version)
 
     @replicated
+    def replay(self, entries):
+        """Re-apply archived journal entries newer than the state (restore + replay)."""
+        with self.lock:
+            st = self.st
+            applied = 0
+            for entry in entries:
+                if entry['seq'] <= st['seq']:
+                    continue
+                record = dict(entry['record'])
+                if entry['op'].endswith('delete') or record.get('deleted'):
+                    st['files'].pop(record['path'], None)
+                else:
+                    st['files'][record['path']] = record
+                st['seq'] = entry['seq'] - 1
+                self._log(entry['op'], record)
+                applied += 1
+            return {'applied': applied, 'seq': st['seq']}
+
+    @replicated
     def set_acked(self, target, seq):
         with self.lock:
             self.st['remote_acked'][target] = max(seq, self.st['remote_acked'].get(target, 0))
