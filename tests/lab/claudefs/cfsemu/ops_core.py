@@ -49,13 +49,12 @@ def shard_table(node):
 
 def site_state(node, site, control, table, nodes):
     fo = control.get('failover', {})
-    if fo.get('split_brain') and site in fo.get('split_brain_sites', [site]):
+    members = [n for n in nodes if n['site'] == site and n['state'] not in ('removed', 'fenced')]
+    if fo.get('split_brain'):
         return 'SplitBrain'
     if fo.get('state') == 'failover' and fo.get('from') == site:
-        return 'Failover'
-    if fo.get('state') == 'recovery' and site in (fo.get('from'), fo.get('to')):
-        return 'Recovery'
-    members = [n for n in nodes if n['site'] == site and n['state'] != 'removed']
+        # failed away from: Failover while it is down, Recovery once its nodes are back
+        return 'Recovery' if any(n['swim'] == 'Alive' for n in members) else 'Failover'
     rows = table.get(site, {}).values()
     if any(n['swim'] != 'Alive' for n in members) or any(
             not r['has_quorum'] or not r['leader'] for r in rows):
