@@ -116,6 +116,9 @@ def apply_plan(node, req):
     if doc.get('applied'):
         return doc['applied']
     actionable = [e for e in doc['shards'] if e['chosen']]
+    if not actionable:
+        return {'plan_id': doc['plan_id'], 'applied': True, 'changed': False,
+                'site': doc['site'], 'shards': [], 'fenced_nodes': []}
     if not req.flag('confirm_data_loss'):
         would_lose = [{'shard': e['shard'], 'leader': e['chosen'],
                        'predicted_loss_entries': plan.chosen_loss(e)['predicted_loss_entries'],
