@@ -114,7 +114,7 @@ def load_plan(node, plan_id):
 def apply_plan(node, req):
     doc, path = load_plan(node, req.arg('plan_id'))
     if doc.get('applied'):
-        return doc['applied']
+        return dict(doc['applied'], changed=False)   # applied once; a resend changes nothing
     actionable = [e for e in doc['shards'] if e['chosen']]
     if not actionable:
         return {'plan_id': doc['plan_id'], 'applied': True, 'changed': False,

@@ -188,6 +188,19 @@ class JournalArchiver:
             shipped += len(ops)
         return shipped
 
+    def pending(self):
+        """Operations of the shards this node leads not yet in the archive (None: unknown)."""
+        total = 0
+        for shard, sm in self.node.shards.all().items():
+            if not sm._isLeader():  # pylint: disable=protected-access
+                continue
+            known = self.done.get(shard)
+            if not known or known[0] != self.node.shards.epoch(shard):
+                return None
+            with sm.lock:
+                total += sum(1 for e in sm.st['ops'] if e['seq'] > known[1])
+        return total
+
     def loop(self):
         while not self.stopping.wait(1.0):
             try:
