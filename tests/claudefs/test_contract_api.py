@@ -46,8 +46,8 @@ def test_node_list_and_idempotent_add(cfs):
     nodes = client.json_ok('GET', '/v1/nodes')['nodes']
     assert nodes and all(n['state'] == 'active' for n in nodes)
     existing = nodes[0]
-    again = client.json_ok('POST', '/v1/nodes', {'name': existing['name'],
-                                                  'site': existing['site']})
+    request = {'name': existing['name'], 'site': existing['site']}
+    again = client.json_ok('POST', '/v1/nodes', request)
     assert again['changed'] is False
 
 

@@ -153,9 +153,11 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     assert health(fresh, victims) == {v: False for v in victims}
 
     remaining = fresh.client(survivor, timeout=15)
-    wait_for(lambda: any(not s['has_quorum'] for s in _survivor_plan(remaining, site,
-                                                                    survivor)['shards']),
-             20, what='the plan to see the lost quorum')
+
+    def quorum_lost():
+        plan = _survivor_plan(remaining, site, survivor)
+        return any(not s['has_quorum'] for s in plan['shards'])
+    wait_for(quorum_lost, 20, what='the plan to see the lost quorum')
     plan = _survivor_plan(remaining, site, survivor)
     save_json('force-leader-plan-seed%d.json' % seed, plan)
     planned = [s for s in plan['shards'] if not s['has_quorum']]
@@ -203,6 +205,12 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     assert result['valid'], '%s (history %s)' % (explain(result), path)
 
 
+def _sample_for(sampler, times, interval):
+    for unused in range(times):
+        sampler.sample()
+        time.sleep(interval)
+
+
 def test_per_key_linearizability_through_a_leader_kill_and_an_isolation(fresh, seed):
     site = _site(fresh)
     nodes = fresh.nodes(site)
@@ -212,32 +220,24 @@ def test_per_key_linearizability_through_a_leader_kill_and_an_isolation(fresh, s
     sampler = RaftSampler(fresh, site)
     workers = RegisterWorkers(clients, history, keys, seed=seed, timeout=3).start(4)
     try:
-        for _ in range(10):
-            sampler.sample()
-            time.sleep(0.2)
+        _sample_for(sampler, 10, 0.2)
         table = shard_table(clients[0], site)
-        victim, _ = _busiest_leader(clients[0], site)
+        victim = _busiest_leader(clients[0], site)[0]
         history.mark('kill', node=victim, pid=fresh.cluster.kill(victim))
-        for _ in range(10):
-            sampler.sample()
-            time.sleep(0.2)
+        _sample_for(sampler, 10, 0.2)
         fresh.cluster.start(victim)
         history.mark('restart', node=victim)
         wait_for(lambda: all_led(clients[-1], site), 30, what='every shard led again')
-        isolated = leaders(clients[0], site)[min(s for (_, s) in table)]
+        isolated = leaders(clients[0], site)[min(shard for (unused, shard) in table)]
         fresh.cluster.isolate(isolated)
         history.mark('isolate', node=isolated)
-        for _ in range(12):
-            sampler.sample()
-            time.sleep(0.25)
+        _sample_for(sampler, 12, 0.25)
         counters = fresh.cluster.counters()
         fresh.cluster.heal()
         history.mark('heal', counters=counters)
         heal_at = time.monotonic() - sampler.t0
         assert counters['packets'] > 0 and counters['tcp_packets'] > 0, counters
-        for _ in range(10):
-            sampler.sample()
-            time.sleep(0.3)
+        _sample_for(sampler, 10, 0.3)
     finally:
         workers.finish()
     path = save_history(history, 'linearizability')

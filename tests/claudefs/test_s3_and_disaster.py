@@ -25,7 +25,7 @@ def _drained(client):
 
 def _objects(directory):
     count = 0
-    for _, _, names in os.walk(directory):
+    for unused_root, unused_dirs, names in os.walk(directory):
         count += len(names)
     return count
 
@@ -42,13 +42,16 @@ def test_s3_outage_queues_switches_modes_and_drains_to_the_backup(cluster_factor
     assert fresh.cluster.s3_stop('primary')
     history.mark('s3-stop', endpoint='primary')
     assert not fresh.cluster.status()['s3']['primary']['running']  # the process is gone
-    s3 = wait_for(lambda: (lambda h: h if not h['healthy'] else None)(
-        client.json_ok('GET', '/v1/s3/health')), 20, what='s3Health to see the outage')
+
+    def outage_seen():
+        answer = client.json_ok('GET', '/v1/s3/health')
+        return None if answer['healthy'] else answer
+    s3 = wait_for(outage_seen, 20, what='s3Health to see the outage')
     primary = next(e for e in s3['endpoints'] if e['name'] == 'primary')
     assert primary['reachable'] is False
 
     depths, modes, errors = [], [], []
-    for _ in range(60):
+    for unused in range(60):
         outcome = files.write(client, 1, process=1, timeout=10)[0]
         if outcome != 'ok':
             errors.append(history.ops[-1]['error'])

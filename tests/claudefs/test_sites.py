@@ -23,7 +23,7 @@ def _lww_winner(conflict):
     """The contract's rule: higher timestamp, then higher sequence; a full tie has none."""
     sides = sorted(conflict['sites'].items(),
                    key=lambda kv: (kv[1]['timestamp'], kv[1]['seq']), reverse=True)
-    (first, a), (_, b) = sides[0], sides[1]
+    (first, a), (unused, b) = sides[0], sides[1]
     if (a['timestamp'], a['seq']) == (b['timestamp'], b['seq']):
         return None
     return first
