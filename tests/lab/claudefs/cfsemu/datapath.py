@@ -35,6 +35,7 @@ class DataPath:
     def write(self, path, data, op_id=None):
         node = self.node
         shard = shard_of(path, node.cluster.shards)
+        node.shards.precheck(shard)
         blobs = self.split(data)
         new = [(sha, chunk) for sha, chunk in blobs if not self.flash.has(sha)]
         incoming = sum(len(c) for _s, c in new)
@@ -48,7 +49,7 @@ class DataPath:
                            used=self.flash.used(), quota=self.flash.quota)
         for sha, chunk in new:
             self.flash.put(sha, chunk)
-        self._replicate(blobs)
+        self._replicate(shard, blobs)
         if mode == 'write-through':
             try:
                 for sha, _chunk in blobs:
@@ -66,10 +67,11 @@ class DataPath:
         version['mode'] = mode
         return version
 
-    def _replicate(self, blobs):
+    def _replicate(self, shard, blobs):
+        """Copy the blobs to the shard group's other live members (two copies at least)."""
         node = self.node
-        peers_alive = [n for n in node.nodes_of_site(node.site, alive_only=True)
-                       if n != node.name]
+        members = node.control.snapshot()['shards'][node.site][str(shard)]['members']
+        peers_alive = [n for n in members if n != node.name and node.swim.state(n)[0] != 'Dead']
         copies = 1
         for peer in peers_alive:
             try:
@@ -81,7 +83,7 @@ class DataPath:
                 copies += 1
             except peers.PeerError as exc:
                 LOG.info('blob copy to %s failed: %s', peer, exc)
-        if peers_alive and copies < 2:
+        if copies < min(2, len(members)):
             raise ApiError('node_unreachable', 'no peer of %s took a copy of the content; '
                            'nothing was written' % node.site, nodes=peers_alive)
 

@@ -6,6 +6,7 @@ admin API answers and removes it on a clean stop (SIGTERM/SIGINT).
 """
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -26,7 +27,7 @@ from cfsemu.swim import Swim  # noqa: E402
 
 LOG = logging.getLogger('cfsemu.node')
 VERSION = '0.1.0-emulator'
-OPS_MODULES = ('ops_core', 'ops_files')
+OPS_MODULES = ('ops_core', 'ops_files', 'ops_raft', 'ops_force', 'ops_nodes')
 
 
 class Node:
@@ -48,6 +49,9 @@ class Node:
         self.router = Router()
         self.extras = {}
         self.stopping = threading.Event()
+        # set once a peer confirmed our control record is current: a fenced node coming back
+        # with an old record must not serve writes from its stale groups meanwhile
+        self.control_fresh = threading.Event()
         from cfsemu import metrics  # local: prometheus registry per process
         self.metrics = metrics.Metrics(self)
 
@@ -86,7 +90,7 @@ class Node:
     def nodes_of_site(self, site, alive_only=False):
         nodes = self.control.snapshot()['nodes']
         out = [n for n, spec in sorted(nodes.items())
-               if spec['site'] == site and spec['state'] != 'removed']
+               if spec['site'] == site and spec['state'] not in ('removed', 'fenced')]
         if alive_only:
             out = [n for n in out if n == self.name or self.swim.state(n)[0] != 'Dead']
         return out
@@ -136,6 +140,7 @@ class Node:
                 status, record = self.call(node, 'GET', '/v1/internal/control', timeout=1.0)
                 if status == 200:
                     self.control.offer(record)
+                    self.control_fresh.set()
             except peers.PeerError:
                 pass
         threading.Thread(target=pull, daemon=True).start()
@@ -148,9 +153,10 @@ class Node:
 
     def start(self):
         self.build_routes()
-        self.shards.reconcile()
-        self.control.listeners.append(self.shards.reconcile)
+        self.shards.start()
+        self.control.listeners.append(self.shards.request_reconcile)
         self.swim.start()
+        threading.Timer(float(self.cluster.timeouts['swim_dead_s']), self.control_fresh.set).start()
         for part in self.extras.values():
             if hasattr(part, 'start'):
                 part.start()
@@ -185,6 +191,7 @@ def main(argv=None):
     logging.basicConfig(level=args.log_level,
                         format='%(asctime)s %(name)s %(levelname)s %(message)s')
     logging.getLogger('pysyncobj').setLevel(logging.WARNING)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # thread dump for diagnosis
     cluster = config.load(args.cluster)
     netbind.install(cluster.address(args.node))
     node = Node(cluster, args.node)

@@ -34,6 +34,31 @@ class ShardGroups:
         self.lock = threading.RLock()
         self.raft_dir = os.path.join(node.dir, 'raft')
         os.makedirs(self.raft_dir, exist_ok=True)
+        self.wanted = threading.Event()
+        self.stopping = False
+
+    def request_reconcile(self):
+        """Control record changed: reconcile in the long-lived reconciler thread.
+
+        pysyncobj's tick thread stops when the thread that created the SyncObj ends, so
+        SyncObjs must never be created in a short-lived HTTP handler thread.
+        """
+        self.wanted.set()
+
+    def reconcile_loop(self):
+        while not self.stopping:
+            self.wanted.wait()
+            self.wanted.clear()
+            if self.stopping:
+                return
+            try:
+                self.reconcile()
+            except Exception:  # pylint: disable=broad-except
+                LOG.exception('reconcile failed')
+
+    def start(self):
+        threading.Thread(target=self.reconcile_loop, daemon=False, name='reconciler').start()
+        self.request_reconcile()
 
     def conf(self, shard, epoch):
         t = self.cluster.timeouts
@@ -87,13 +112,17 @@ class ShardGroups:
         return sm
 
     def _seed(self, shard, epoch, sm, old_sm, seed):
-        """Carry the old group's state into the new epoch (run on the seed member)."""
+        """Carry the old group's state into the new epoch (run on the seed member).
+
+        The install goes through the new group's log (pysyncobj forwards it to whichever
+        member leads), so every member, present or joining later, replays the same state.
+        """
         state = old_sm.snapshot_state()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self.stopping:
             if sm.st.get('seeded_from'):
                 return
-            if sm._isLeader():  # pylint: disable=protected-access
+            if sm._getLeader() is not None:  # pylint: disable=protected-access
                 try:
                     sm.install(state, seed.get('reason', 'epoch %d' % epoch), sync=True,
                                timeout=5)
@@ -102,6 +131,12 @@ class ShardGroups:
                 except SyncObjException as exc:
                     LOG.warning('seeding shard %d failed: %s', shard, exc)
             time.sleep(0.1)
+        LOG.error('shard %d epoch %d was never seeded', shard, epoch)
+
+    def seeded(self, shard, sm):
+        """False while a rebuilt group waits for its seed state (writes must wait too)."""
+        spec = self.node.control.snapshot()['shards'][self.node.site].get(str(shard), {})
+        return not spec.get('seed') or bool(sm.st.get('seeded_from'))
 
     def get(self, shard):
         with self.lock:
@@ -120,13 +155,24 @@ class ShardGroups:
             entry = self.groups.get(shard)
         return entry[0] if entry else None
 
-    def submit(self, shard, method, *args, timeout=None):
-        """Run a replicated command; map failures to no_quorum / not_leader / timeout."""
+    def precheck(self, shard, method='put'):
+        """Refuse early (before any side effect) what the group cannot commit now."""
         sm = self.get(shard)
-        timeout = timeout or self.cluster.timeouts['commit_timeout_s']
+        if method != 'install' and not self.seeded(shard, sm):
+            raise ApiError('not_leader', 'shard %d is being rebuilt at a new epoch; retry' % shard,
+                           shard=shard, leader=None)
+        if not self.node.control_fresh.is_set():
+            raise ApiError('not_leader', 'node %s has not yet compared its membership record '
+                           'with its peers; retry' % self.node.name, shard=shard, leader=None)
         if not sm.hasQuorum:
             raise ApiError('no_quorum', 'shard %d of %s has no quorum (%s)' % (
                 shard, self.node.site, self._reachable(sm)), shard=shard, site=self.node.site)
+        return sm
+
+    def submit(self, shard, method, *args, timeout=None):
+        """Run a replicated command; map failures to no_quorum / not_leader / timeout."""
+        sm = self.precheck(shard, method)
+        timeout = timeout or self.cluster.timeouts['commit_timeout_s']
         try:
             return getattr(sm, method)(*args, sync=True, timeout=timeout)
         except SyncObjException as exc:
@@ -159,6 +205,7 @@ class ShardGroups:
                'last_applied': st['last_applied'], 'log_length': st['log_len'],
                'leader_commit_index': st['leader_commit_idx'] or st['commit_idx'],
                'has_quorum': bool(st['has_quorum']), 'last_seq': sm.st['seq'],
+               'seeded': self.seeded(shard, sm),
                'reporter': self.node.name, 'members': []}
         for member in members:
             if member == self.node.name:
@@ -174,6 +221,8 @@ class ShardGroups:
         return out
 
     def stop(self):
+        self.stopping = True
+        self.wanted.set()
         with self.lock:
             for shard in list(self.groups):
                 self._destroy(shard)

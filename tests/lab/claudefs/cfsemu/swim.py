@@ -87,6 +87,8 @@ class Swim:
             self._heard(sender, msg.get('view'))
             if msg.get('control', 0) > self.node.control.version:
                 self.node.pull_control(sender)
+            else:
+                self.node.control_fresh.set()
             kind = msg.get('type')
             if kind == 'ping':
                 self._send(sender, self._msg('ack', origin=msg.get('origin')))
