@@ -16,7 +16,6 @@ import atexit
 import os
 import random
 import shutil
-import socket
 import sys
 import time
 
@@ -36,24 +35,11 @@ OUTPUT = os.path.join(REPO, 'tests', 'output', 'claudefs')
 REMOTE = os.environ.get('CFS_ENDPOINT')
 
 
-def free_net(start=90, stop=140):
-    """An unused 127.X.0.0/16 for a new emulator (not registered, nothing listening)."""
-    for net in range(start, stop):
-        if supervisor._registered(net):
-            continue
-        try:
-            with socket.create_connection(('127.%d.1.1' % net, 8443), timeout=0.1):
-                continue
-        except OSError:
-            return net
-    raise RuntimeError('no free 127.X.0.0/16 between %d and %d' % (start, stop))
-
-
 class Emulator:
     """One emulator cluster for tests: the supervisor plus API clients per node."""
 
     def __init__(self, base, contract, coverage, **options):
-        self.net = free_net()
+        self.net = supervisor.free_net()
         self.state_dir = os.path.join(base, 'cfs-%d' % self.net)
         self.cluster = supervisor.Cluster.create(self.state_dir, owner=os.getpid(),
                                                  net=self.net, **options)
@@ -151,19 +137,30 @@ def cfs(contract, coverage, cfs_base, request):
 
 
 @pytest.fixture
-def fresh(contract, coverage, cfs_base, request):
-    """A cluster of its own for a test that destroys things (the emulator only)."""
+def cluster_factory(contract, coverage, cfs_base, request):
+    """Clusters of a test's own, with options (``flash_quota=...``); all taken down after."""
     if REMOTE:
         pytest.skip('fault injection needs the emulator: unset CFS_ENDPOINT')
-    emulator = Emulator(cfs_base, contract, coverage)
-    failed_before = request.session.testsfailed
+    made = []
+
+    def make(**options):
+        emulator = Emulator(cfs_base, contract, coverage, **options)
+        made.append(emulator)
+        return emulator
     try:
-        yield emulator
+        yield make
     finally:
-        if request.session.testsfailed > failed_before or \
-                getattr(request.node, 'rep_call_failed', False):
-            emulator.save_logs(request.node.name)
-        emulator.down()
+        failed = getattr(request.node, 'rep_call_failed', False)
+        for emulator in made:
+            if failed:
+                emulator.save_logs('%s-net%d' % (request.node.name, emulator.net))
+            emulator.down()
+
+
+@pytest.fixture
+def fresh(cluster_factory):
+    """A cluster of its own for a test that destroys things (the emulator only)."""
+    return cluster_factory()
 
 
 @pytest.hookimpl(hookwrapper=True)

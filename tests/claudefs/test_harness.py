@@ -17,7 +17,7 @@ import pytest
 from cfsemu import procs, supervisor
 
 pytestmark = pytest.mark.claudefs
-NET = 79
+NET = supervisor.free_net(200, 250)
 
 
 @pytest.fixture
@@ -85,6 +85,13 @@ def test_up_status_faults_and_down(standin):
     assert not procs.alive(old)
     standin.start('a1')
 
+    # add-node: a new machine on the site's next free address, in cluster.json from now on
+    added = standin.add_node('a9', 'site-a')
+    assert added['address'] == '127.%d.1.3' % NET and standin.running('a9')
+    assert supervisor.Cluster(standin.state_dir).doc['nodes']['a9']['site'] == 'site-a'
+    with pytest.raises(supervisor.ClusterError, match='already exists'):
+        standin.add_node('a9', 'site-a')
+
     # destroy kills every node and deletes their disks, keeps S3.
     pids = [standin.pid(n) for n in standin.doc['nodes']]
     standin.destroy()
@@ -104,10 +111,11 @@ def test_gc_takes_down_an_instance_whose_owner_died(tmp_path):
     env = dict(os.environ, CFSEMU_NODE_MODULE='cfsemu_standin')
     state = str(tmp_path / 'orphan')
     cli = [sys.executable, os.path.join(supervisor.LAB, 'cfsemu.py')]
-    up = subprocess.run(cli + ['up', '--state', state, '--net', str(NET + 1), '--shards', '1',
+    net = supervisor.free_net(NET + 1, 250)
+    up = subprocess.run(cli + ['up', '--state', state, '--net', str(net), '--shards', '1',
                                '--sites', '1', '--nodes-per-site', '1',
                                '--owner', str(owner.pid)],
-                        env=env, capture_output=True, text=True, timeout=60)
+                        env=env, capture_output=True, text=True, timeout=60, check=False)
     assert up.returncode == 0, up.stderr
     assert 'every shard led in' in up.stderr
     doc = json.loads(up.stdout)
@@ -115,7 +123,7 @@ def test_gc_takes_down_an_instance_whose_owner_died(tmp_path):
     cluster = supervisor.Cluster(state)
     try:
         partition = subprocess.run(cli + ['isolate', 'a1', '--state', state], env=env,
-                                   capture_output=True, text=True, timeout=30)
+                                   capture_output=True, text=True, timeout=30, check=False)
         # one node has no peers: an isolation with an empty side is refused, clearly
         assert partition.returncode == 1 and 'both sides' in partition.stderr
         assert procs.alive(pid)

@@ -61,3 +61,12 @@ def test_coverage_lists_operations_never_called():
     coverage = Coverage(Contract(DOC))
     coverage.record('raftStatus', 200)
     assert coverage.missing() == ['raftDebug', 'raftShardStatus']
+
+
+def test_a_trailing_path_parameter_may_hold_slashes():
+    doc = dict(DOC, paths=dict(DOC['paths'], **{'/v1/files/{path}': {'put': {
+        'operationId': 'fileWrite', 'responses': {'200': {'description': 'ok'}}}}}))
+    contract = Contract(doc)
+    assert contract.match('PUT', '/v1/files/a/b/c.txt').id == 'fileWrite'
+    # ... but never where a more literal template matches
+    assert contract.match('GET', '/v1/raft/shards/3/debug').id == 'raftDebug'

@@ -35,6 +35,9 @@ class Operation:
         self.id = spec.get('operationId')
         pattern = re.sub(r'\\\{[^}]+\\\}', '[^/]+', re.escape(template))
         self.regex = re.compile('^%s$' % pattern)
+        # A trailing parameter (a file path) may hold slashes: a fallback match only.
+        greedy = re.sub(r'\[\^/\]\+$', '.+', pattern)
+        self.greedy = re.compile('^%s$' % greedy) if greedy != pattern else None
         self.literal = len(re.sub(r'\{[^}]+\}', '', template))
 
     def responses(self):
@@ -65,6 +68,9 @@ class Contract:
         path = path.split('?', 1)[0]
         candidates = [op for op in self.operations.values()
                       if op.method == method.upper() and op.regex.match(path)]
+        if not candidates:
+            candidates = [op for op in self.operations.values()
+                          if op.method == method.upper() and op.greedy and op.greedy.match(path)]
         if not candidates:
             raise ContractViolation('no operation in the contract for %s %s' % (method, path))
         return max(candidates, key=lambda op: op.literal)

@@ -3,6 +3,7 @@
     cfsemu up --state DIR [--net 77] [--shards 8] [--sites 2] [--nodes-per-site 3]
     cfsemu down|status|destroy|counters|heal --state DIR
     cfsemu kill|stop|start|wipe NODE --state DIR
+    cfsemu add-node NAME --site SITE --state DIR   (a new machine; join it with nodeAdd)
     cfsemu partition --site site-a --state DIR      cfsemu isolate NODE --state DIR
     cfsemu corrupt NODE --records N --seed S --state DIR
     cfsemu s3 stop|start primary|backup --state DIR
@@ -50,6 +51,9 @@ def _parser():
                        ('start', 'start a stopped node'), ('wipe', "delete a stopped node's disk"),
                        ('isolate', 'drop all packets between a node and the other nodes')):
         cmd(name, text, node=True)
+    add = cmd('add-node', 'start a node that is not in cluster.json yet (a new machine)',
+              node=True)
+    add.add_argument('--site', required=True)
     part = cmd('partition', 'drop all packets between a site and the other sites')
     part.add_argument('--site', required=True)
     cmd('heal', 'stop dropping packets (counters stay readable)')
@@ -104,6 +108,8 @@ def run(args):
         return {'started': args.node, 'pid': cluster.start(args.node)}
     if command == 'wipe':
         return {'wiped': args.node, 'detail': cluster.wipe(args.node)}
+    if command == 'add-node':
+        return cluster.add_node(args.node, args.site)
     if command == 'isolate':
         return cluster.isolate(args.node)
     if command == 'partition':

@@ -76,7 +76,8 @@ class Cluster:
         timings['leaders'] = time.monotonic() - start
         with open(os.path.join(self.state_dir, 'inventory.yml'), 'w') as handle:
             os.fchmod(handle.fileno(), 0o600)
-            handle.write(topology.inventory(self.doc))
+            handle.write(topology.inventory(
+                self.doc, [sys.executable, os.path.join(LAB, 'cfsemu.py')]))
         return timings
 
     # ---------------------------------------------------------------- nodes
@@ -182,6 +183,28 @@ class Cluster:
 
     def admin(self, node):
         return adminhttp.Admin(topology.node_endpoint(self.doc, node), self.doc['admin_token'])
+
+    def add_node(self, name, site, wait=True):
+        """A new machine: a node not in cluster.json yet, on the site's next free address.
+
+        Only the process is started; joining the cluster is the API's nodeAdd (with the
+        address returned here), as it would be for a real new server."""
+        if name in self.doc['nodes']:
+            raise ClusterError('node %s already exists (address %s)'
+                               % (name, self.doc['nodes'][name]['address']))
+        if site not in self.doc['sites']:
+            raise ClusterError('no site %r (sites: %s)' % (site, ', '.join(self.doc['sites'])))
+        if not name or not all(c.isalnum() or c in '-_' for c in name):
+            raise ClusterError('a node name is letters, digits, - and _ only: %r' % name)
+        prefix = '127.%d.%d.' % (self.doc['net'], sorted(self.doc['sites']).index(site) + 1)
+        used = {spec['address'] for spec in self.doc['nodes'].values()}
+        host = next(h for h in range(1, 255) if prefix + str(h) not in used)
+        self.doc['nodes'][name] = {'site': site, 'address': prefix + str(host),
+                                   'dir': os.path.join(self.state_dir, 'nodes', name)}
+        self.doc['sites'][site]['nodes'].append(name)
+        topology.write(self.doc, self.cluster_json)
+        pid = self.start(name, wait=wait)
+        return {'node': name, 'site': site, 'address': prefix + str(host), 'pid': pid}
 
     def kill(self, node):
         """SIGKILL the node; returns its pid once it is gone."""
@@ -307,6 +330,30 @@ class Cluster:
         _unregister(self.doc)
         if remove_state:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def net_in_use(net):
+    """Any socket bound in 127.<net>.0.0/16 (TCP or UDP), by anyone: /proc/net/{tcp,udp}."""
+    suffix = '%02X7F' % int(net)  # the kernel prints the address as a host-order u32
+    for table in ('/proc/net/tcp', '/proc/net/udp'):
+        try:
+            with open(table) as handle:
+                next(handle)
+                for line in handle:
+                    local = line.split()[1].split(':')[0]
+                    if local.endswith(suffix):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def free_net(start=90, stop=140):
+    """An unused 127.X.0.0/16 for a new instance: not registered, no socket bound in it."""
+    for net in range(start, stop):
+        if not _registered(net) and not net_in_use(net):
+            return net
+    raise ClusterError('no free 127.X.0.0/16 between %d and %d' % (start, stop))
 
 
 # -------------------------------------------------------------------- registry and gc

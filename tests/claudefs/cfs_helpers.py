@@ -1,0 +1,119 @@
+"""Shared steps of the ClaudeFS conformance tests: waiting, proofs that faults fired, output."""
+
+import json
+import os
+import time
+
+from cfscheck import raftinv
+from cfscheck.api import Unreachable
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUTPUT = os.path.join(REPO, 'tests', 'output', 'claudefs')
+
+
+def wait_for(predicate, timeout, interval=0.1, what='condition'):
+    """Poll ``predicate`` until it returns something truthy; that value is returned."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (Unreachable, AssertionError, KeyError) as exc:
+            last_error = exc
+        if time.monotonic() > deadline:
+            raise AssertionError('%s not reached within %ss (last error: %s)'
+                                 % (what, timeout, last_error))
+        time.sleep(interval)
+
+
+def shard_table(client, site=None):
+    """{(site, shard): RaftShardStatus} from raftStatus."""
+    path = '/v1/raft/shards' + ('?site=%s' % site if site else '')
+    body = client.json_ok('GET', path)
+    return {(s['site'], s['shard']): s for s in body['shards']}
+
+
+def leaders(client, site):
+    return {shard: s['leader'] for (s_site, shard), s in shard_table(client, site).items()
+            if s_site == site}
+
+
+def all_led(client, site, exclude=()):
+    """Every shard of ``site`` has a leader outside ``exclude``; returns {shard: leader}."""
+    current = leaders(client, site)
+    if current and all(leader and leader not in exclude for leader in current.values()):
+        return current
+    return None
+
+
+def health(emulator, nodes=None):
+    """{node: True/False}: does each node's /v1/health answer (no auth, 2 s)?"""
+    result = {}
+    for node in nodes or emulator.nodes():
+        try:
+            result[node] = emulator.client(node, timeout=2.0).get('/v1/health').ok
+        except Unreachable:
+            result[node] = False
+    return result
+
+
+def save_history(history, name):
+    """Keep a history (with its seed) under tests/output/claudefs/histories/."""
+    path = os.path.join(OUTPUT, 'histories', '%s-seed%s.json' % (name, history.seed))
+    return history.save(path)
+
+
+def save_json(name, data):
+    path = os.path.join(OUTPUT, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as handle:
+        json.dump(data, handle, indent=1, sort_keys=True, default=str)
+    return path
+
+
+class RaftSampler:
+    """Samples every reachable node's raft view of a site's shards into Raft-invariant samples.
+
+    Each node answers raftDebug with every member's own view; the sampler keeps, per shard,
+    each member's own report (observer = that member), stamped with the member's uptime-based
+    incarnation so restarts are told apart."""
+
+    def __init__(self, emulator, site):
+        self.emulator = emulator
+        self.site = site
+        self.samples = []
+        self.t0 = time.monotonic()
+
+    def sample(self):
+        client = None
+        for node in self.emulator.nodes(self.site):
+            if self.emulator.cluster.running(node):
+                client = self.emulator.client(node, timeout=2.0)
+                break
+        if client is None:
+            return
+        now = time.monotonic() - self.t0
+        for shard in range(self.emulator.doc['shards']):
+            try:
+                response = client.get('/v1/raft/shards/%d/debug?site=%s' % (shard, self.site))
+            except Unreachable:
+                continue
+            if not response.ok:
+                continue
+            for view in response.json['views']:
+                raw = view.get('raw') or {}
+                if not view.get('reachable') or not raw:
+                    continue
+                self.samples.append({
+                    'time': now, 'observer': view['node'],
+                    'incarnation': raw.get('pid', raw.get('started')),
+                    'site': self.site, 'shard': shard, 'epoch': raw.get('epoch', 0),
+                    'term': raw.get('raft_term', raw.get('term')),
+                    'leader': raw.get('leader_name', raw.get('leader')),
+                    'role': raw.get('role'),
+                    'commit_index': raw.get('commit_idx', raw.get('commit_index'))})
+
+    def check(self, heals=(), grace=3.0):
+        return raftinv.check(self.samples, heals=heals, grace=grace)
