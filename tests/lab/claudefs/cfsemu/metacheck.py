@@ -3,6 +3,7 @@
 import hashlib
 import json
 import threading
+import time
 
 from cfsemu import sitecalls
 from cfsemu.errors import ApiError
@@ -104,7 +105,20 @@ def gather_checks(node, nodes):
     return out
 
 
-def check_cluster(node, cross_site, verbose):
+def check_cluster(node, cross_site, verbose, attempts=4):
+    """Check; replicas that differ only because one lags get a few short chances to agree."""
+    for attempt in range(attempts):
+        report = check_once(node, cross_site, verbose)
+        transient = [p for p in report['problems'] if p.get('transient')]
+        if not transient or attempt == attempts - 1:
+            break
+        time.sleep(0.3)
+    for problem in report['problems']:
+        problem.pop('transient', None)
+    return report
+
+
+def check_once(node, cross_site, verbose):
     control = node.control.snapshot()
     sites = sorted(control['shards']) if cross_site else [control['active_site']]
     nodes = [n for s in sites for n in node.nodes_of_site(s)]
@@ -129,7 +143,7 @@ def check_cluster(node, cross_site, verbose):
                 problems.append({'kind': 'record_mismatch', 'node': ','.join(sorted(seen)),
                                  'site': site, 'shard': shard,
                                  'detail': 'replicas hold different file sets (lagging or '
-                                 'diverged)'})
+                                 'diverged)', 'transient': True})
     if cross_site and len(sites) == 2:
         problems.extend(compare_sites(node, sites))
     summary = {}
@@ -153,11 +167,13 @@ def compare_sites(node, sites):
             continue
         for path in sorted(set(one) | set(two)):
             if path not in one or path not in two:
-                out.append({'kind': 'cross_site_missing', 'node': '', 'shard': shard,
+                out.append({'kind': 'cross_site_missing', 'transient': True, 'node': '',
+                            'shard': shard,
                             'site': sites[0] if path not in one else sites[1], 'path': path,
                             'detail': 'file present on one site only'})
             elif one[path].get('sha256') != two[path].get('sha256'):
-                out.append({'kind': 'cross_site_mismatch', 'node': '', 'shard': shard,
+                out.append({'kind': 'cross_site_mismatch', 'transient': True, 'node': '',
+                            'shard': shard,
                             'path': path, 'inode': one[path]['inode'],
                             'detail': 'content differs between the sites'})
     return out

@@ -33,6 +33,7 @@ def shard_table(node):
         for shard, spec in shards.items():
             alive = [m for m in spec['members'] if node.swim.state(m)[0] != 'Dead']
             leader = None
+            claimed = None
             commit = 0
             for member in alive:
                 view = views.get(member, {}).get(shard)
@@ -40,6 +41,9 @@ def shard_table(node):
                     commit = max(commit, view[1])
                     if view[5] == 2:
                         leader = member
+                    elif view[0] in alive:
+                        claimed = view[0]     # a follower's view of its leader
+            leader = leader or claimed
             rows[shard] = {'epoch': spec['epoch'], 'members': spec['members'], 'leader': leader,
                            'has_quorum': len(alive) * 2 > len(spec['members']),
                            'commit_index': commit}

@@ -116,9 +116,6 @@ def apply_plan(node, req):
     if doc.get('applied'):
         return dict(doc['applied'], changed=False)   # applied once; a resend changes nothing
     actionable = [e for e in doc['shards'] if e['chosen']]
-    if not actionable:
-        return {'plan_id': doc['plan_id'], 'applied': True, 'changed': False,
-                'site': doc['site'], 'shards': [], 'fenced_nodes': []}
     if not req.flag('confirm_data_loss'):
         would_lose = [{'shard': e['shard'], 'leader': e['chosen'],
                        'predicted_loss_entries': plan.chosen_loss(e)['predicted_loss_entries'],
@@ -130,6 +127,9 @@ def apply_plan(node, req):
             'are lost (%d entries predicted); set confirm_data_loss to proceed' % (
                 len(actionable), doc['site'],
                 sum(w['predicted_loss_entries'] for w in would_lose)), would_lose)
+    if not actionable:
+        return {'plan_id': doc['plan_id'], 'applied': True, 'changed': False,
+                'site': doc['site'], 'shards': [], 'fenced_nodes': []}
     if time.time() > doc['expires']:
         raise ApiError('plan_stale', 'plan %s expired; make a new plan' % doc['plan_id'])
     now = compute(node, doc['site'], [e['shard'] for e in doc['shards']], doc['leader'])

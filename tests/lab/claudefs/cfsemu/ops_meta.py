@@ -1,4 +1,4 @@
-"""metadataSnapshot(+List), metadataRestore, journalReplay, metadataConsistencyCheck, metadataRepair."""
+"""Metadata operations: snapshots (and list), restore, replay, consistency check, repair."""
 
 import hashlib
 import time
@@ -134,7 +134,7 @@ def replay(node, req):
 def repair(node, req):
     report = check_cluster(node, False, True)
     fixable = [p for p in report['problems'] if p['kind'] != 'replica_unreachable']
-    if not req.flag('auto_fix') or not fixable:
+    if not req.flag('auto_fix'):
         return {'repaired': [], 'remaining': report['problems'], 'changed': False}
     if not req.flag('confirm_repair'):
         raise needs_confirmation(
@@ -143,7 +143,8 @@ def repair(node, req):
             'set confirm_repair to proceed' % (len(fixable), ', '.join(sorted(set(
                 p['node'] for p in fixable)))), fixable)
     repaired = []
-    for target in sorted(set(p['node'] for p in fixable)):
+    for target in sorted(set(p['node'] for p in fixable if p['node'] in node.control.snapshot()[
+            'nodes'])):
         if target == node.name:
             repaired.extend(repair_local(node)['repaired'])
         else:
