@@ -62,7 +62,7 @@ class Node:
         if addr is None:
             return None
         host = str(getattr(addr, 'address', addr)).rsplit(':', 1)[0]
-        for node, spec in self.control.snapshot()['nodes'].items():
+        for node, spec in list(self.control.peek()['nodes'].items()):
             if spec['address'] == host:
                 return node
         return None

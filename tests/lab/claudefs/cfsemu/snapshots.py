@@ -149,6 +149,7 @@ class JournalArchiver:
         self.node = node
         self.done = {}       # shard -> (epoch, last archived seq)
         self.stopping = threading.Event()
+        self.kick = threading.Event()
 
     def prefix(self, shard):
         return 'journal/%s/%d/' % (self.node.site, shard)
@@ -202,7 +203,9 @@ class JournalArchiver:
         return total
 
     def loop(self):
-        while not self.stopping.wait(1.0):
+        while not self.stopping.is_set():
+            self.kick.wait(1.0)
+            self.kick.clear()
             try:
                 self.once()
             except (s3.S3Error, ApiError) as exc:
@@ -215,6 +218,7 @@ class JournalArchiver:
 
     def stop(self):
         self.stopping.set()
+        self.kick.set()
 
 
 def archived_ops(node, site, shard):
