@@ -177,7 +177,8 @@ class JournalArchiver:
         for shard, sm in node.shards.all().items():
             if not sm._isLeader():  # pylint: disable=protected-access
                 continue
-            epoch = node.shards.epoch(shard)
+            # a new epoch or a new S3 target (s3-failover) is listed afresh
+            epoch = (node.shards.epoch(shard), client.endpoint)
             last = self.archived(client, shard, epoch)
             with sm.lock:
                 ops = [e for e in sm.st['ops'] if e['seq'] > last]
@@ -196,7 +197,9 @@ class JournalArchiver:
             if not sm._isLeader():  # pylint: disable=protected-access
                 continue
             known = self.done.get(shard)
-            if not known or known[0] != self.node.shards.epoch(shard):
+            target = self.node.extras['s3queue'].target()
+            endpoint = self.node.cluster.s3_endpoints().get(target, {}).get('endpoint')
+            if not known or known[0] != (self.node.shards.epoch(shard), endpoint):
                 return None
             with sm.lock:
                 total += sum(1 for e in sm.st['ops'] if e['seq'] > known[1])
