@@ -49,8 +49,8 @@ class DataPath:
                            used=self.flash.used(), quota=self.flash.quota)
         for sha, chunk in new:
             self.flash.put(sha, chunk)
-        self._replicate(shard, blobs)
         if mode == 'write-through':
+            # flash above the high watermark: the blobs must reach S3 before the ack
             try:
                 for sha, _chunk in blobs:
                     self.flash.upload(sha, timeout=float(node.cluster.timeouts['write_through_s']))
@@ -59,7 +59,13 @@ class DataPath:
                     self.flash.drop(sha)
                 raise ApiError('s3_unavailable', 'write-through mode (flash above the high '
                                'watermark) and S3 did not take the blobs: %s; nothing was '
-                               'written' % exc.message)
+                               'written' % exc.message, mode=mode)
+        try:
+            self._replicate(shard, blobs)
+        except ApiError:
+            for sha, _chunk in new:
+                self.flash.drop(sha)
+            raise
         rec = {'path': path, 'size': len(data), 'sha256': hashlib.sha256(data).hexdigest(),
                'blobs': [sha for sha, _c in blobs], 'timestamp': time.time(),
                'site': node.site, 'node': node.name, 'op_id': op_id}
@@ -114,7 +120,7 @@ class DataPath:
             except peers.PeerError:
                 continue
             if status == 200 and hashlib.sha256(body).hexdigest() == sha:
-                if not fetch_only:
+                if not fetch_only and self.flash.mode(len(body)) != 'enospc':
                     self.flash.put(sha, body)
                 return body
         target = self.flash.target()

@@ -112,7 +112,7 @@ class Flash:
     # ---- watermarks ------------------------------------------------------------------
     def mode(self, incoming=0):
         ratio = (self.used() + incoming) / float(self.quota)
-        if ratio > 1.0:
+        if ratio > 1.0 or (incoming == 0 and ratio >= 1.0):
             return 'enospc'
         if ratio >= float(self.cluster.flash['high_watermark']):
             return 'write-through'
@@ -134,7 +134,10 @@ class Flash:
                 'mode': self.mode(), 'target': self.target(), 'reachable': True,
                 'critical': used / float(self.quota) >= float(
                     self.cluster.flash['critical_watermark']),
-                'uploaded_total': self.uploaded_total}
+                'uploaded_total': self.uploaded_total,
+                'journal_pending': self.node.extras['archiver'].pending()
+                if 'archiver' in self.node.extras and
+                self.node.control.snapshot()['active_site'] == self.node.site else 0}
 
     def evict(self, need=0):
         """Drop uploaded blobs, oldest first, down to the evict watermark (or to fit ``need``)."""

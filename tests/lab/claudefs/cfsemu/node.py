@@ -27,7 +27,8 @@ from cfsemu.swim import Swim  # noqa: E402
 
 LOG = logging.getLogger('cfsemu.node')
 VERSION = '0.1.0-emulator'
-OPS_MODULES = ('ops_core', 'ops_files', 'ops_raft', 'ops_force', 'ops_nodes')
+OPS_MODULES = ('ops_core', 'ops_files', 'ops_raft', 'ops_force', 'ops_nodes', 'ops_s3',
+               'sitecalls', 'ops_meta', 'ops_repl')
 
 
 class Node:
@@ -124,6 +125,11 @@ class Node:
                     raise
                 last = exc
         raise last or ApiError('node_unreachable', 'no node of %s answers' % site, site=site)
+
+    def mark_split_brain(self, value):
+        fo = self.control.snapshot().get('failover', {})
+        if bool(fo.get('split_brain')) != value:
+            self.control.update(lambda r: r['failover'].__setitem__('split_brain', value))
 
     def push_control(self):
         record = self.control.snapshot()
