@@ -85,7 +85,7 @@ class Node:
                 continue
             view[str(shard)] = [self.node_of_addr(st['leader']), st['commit_idx'],
                                 st['leader_commit_idx'] or 0, sm.st['seq'],
-                                self.shards.epoch(shard), st['state']]
+                                self.shards.epoch(shard), st['state'], bool(st['has_quorum'])]
         return view
 
     def nodes_of_site(self, site, alive_only=False):

@@ -44,9 +44,15 @@ def shard_table(node):
                     elif view[0] in alive:
                         claimed = view[0]     # a follower's view of its leader
             leader = leader or claimed
+            quorum = len(alive) * 2 > len(spec['members'])
+            mine = views[node.name].get(shard) if site == node.site else None
+            if mine and mine[4] == spec['epoch']:
+                # this node's own Raft connections: faster and surer than SWIM suspicion
+                quorum = quorum and mine[6]
+                if not mine[6]:
+                    leader = None
             rows[shard] = {'epoch': spec['epoch'], 'members': spec['members'], 'leader': leader,
-                           'has_quorum': len(alive) * 2 > len(spec['members']),
-                           'commit_index': commit}
+                           'has_quorum': quorum, 'commit_index': commit}
         table[site] = rows
     return table
 
