@@ -135,7 +135,7 @@ def write_docs(section):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--calls', type=int, default=200)
     parser.add_argument('--write-docs', action='store_true')
@@ -143,7 +143,7 @@ def main():
     supervisor.gc()
     results = []
     with tempfile.TemporaryDirectory(prefix='bench-claudefs-') as base:
-        for _ in range(args.rounds):
+        for unused in range(args.rounds):
             results.append(one_round(base, args.calls))
             print('round: cold %.2fs p50 %.1fms p95 %.1fms re-election %.2fs' % (
                 results[-1]['cold'], results[-1]['p50'], results[-1]['p95'],

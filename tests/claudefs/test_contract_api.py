@@ -46,8 +46,8 @@ def test_node_list_and_idempotent_add(cfs):
     nodes = client.json_ok('GET', '/v1/nodes')['nodes']
     assert nodes and all(n['state'] == 'active' for n in nodes)
     existing = nodes[0]
-    again = client.json_ok('POST', '/v1/nodes', {'name': existing['name'],
-                                                  'site': existing['site']})
+    request = {'name': existing['name'], 'site': existing['site']}
+    again = client.json_ok('POST', '/v1/nodes', request)
     assert again['changed'] is False
 
 
@@ -107,9 +107,12 @@ def test_force_leader_plan_on_a_healthy_cluster_touches_nothing(cfs):
     assert refused.status == 409 and refused.error_code == 'refused_needs_confirmation'
     assert refused.json['error']['details']['confirm_field'] == 'confirm_data_loss'
     assert leaders(client, site) == before
-    unknown = client.post('/v1/raft/force-leader', {'plan_id': 'no-such-plan',
+    unknown = client.post('/v1/raft/force-leader', {'plan_id': '0123456789abcdef',
                                                     'confirm_data_loss': True})
-    assert unknown.status == 404
+    assert unknown.status == 404 and unknown.error_code == 'not_found'
+    malformed = client.post('/v1/raft/force-leader', {'plan_id': '../etc/passwd',
+                                                      'confirm_data_loss': True})
+    assert malformed.status == 400 and malformed.error_code == 'bad_request'
 
 
 def test_files_write_read_list_delete_and_idempotent_retry(cfs, seed):

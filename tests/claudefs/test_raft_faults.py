@@ -104,9 +104,12 @@ def test_killing_a_site_majority_refuses_writes_with_no_quorum(fresh, seed):
         op = history.ops[-1]
         return outcomes == ['fail'] and op['error'] == 'no_quorum'
     wait_for(refused, 30, interval=0.5, what='a write refused with no_quorum')
-    status = remaining.json_ok('GET', '/v1/status')
-    row = next(s for s in status['sites'] if s['name'] == site)
-    assert row['state'] != 'Normal' and row['shards_without_quorum']
+
+    def degraded():  # SWIM needs its suspicion timeout to see the dead nodes
+        status = remaining.json_ok('GET', '/v1/status')
+        row = next(s for s in status['sites'] if s['name'] == site)
+        return row if row['state'] != 'Normal' and row['shards_without_quorum'] else None
+    wait_for(degraded, fresh.doc['timeouts']['swim_dead_s'] + 10, what='site %s Degraded' % site)
 
     for victim in victims:
         fresh.cluster.start(victim)
@@ -153,9 +156,11 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     assert health(fresh, victims) == {v: False for v in victims}
 
     remaining = fresh.client(survivor, timeout=15)
-    wait_for(lambda: any(not s['has_quorum'] for s in _survivor_plan(remaining, site,
-                                                                    survivor)['shards']),
-             20, what='the plan to see the lost quorum')
+
+    def quorum_lost():
+        plan = _survivor_plan(remaining, site, survivor)
+        return any(not s['has_quorum'] for s in plan['shards'])
+    wait_for(quorum_lost, 20, what='the plan to see the lost quorum')
     plan = _survivor_plan(remaining, site, survivor)
     save_json('force-leader-plan-seed%d.json' % seed, plan)
     planned = [s for s in plan['shards'] if not s['has_quorum']]
@@ -212,32 +217,24 @@ def test_per_key_linearizability_through_a_leader_kill_and_an_isolation(fresh, s
     sampler = RaftSampler(fresh, site)
     workers = RegisterWorkers(clients, history, keys, seed=seed, timeout=3).start(4)
     try:
-        for _ in range(10):
-            sampler.sample()
-            time.sleep(0.2)
+        sampler.sample_for(2.0)
         table = shard_table(clients[0], site)
-        victim, _ = _busiest_leader(clients[0], site)
+        victim = _busiest_leader(clients[0], site)[0]
         history.mark('kill', node=victim, pid=fresh.cluster.kill(victim))
-        for _ in range(10):
-            sampler.sample()
-            time.sleep(0.2)
+        sampler.sample_for(2.0)
         fresh.cluster.start(victim)
         history.mark('restart', node=victim)
         wait_for(lambda: all_led(clients[-1], site), 30, what='every shard led again')
-        isolated = leaders(clients[0], site)[min(s for (_, s) in table)]
+        isolated = leaders(clients[0], site)[min(shard for (unused, shard) in table)]
         fresh.cluster.isolate(isolated)
         history.mark('isolate', node=isolated)
-        for _ in range(12):
-            sampler.sample()
-            time.sleep(0.25)
+        sampler.sample_for(4.0)
         counters = fresh.cluster.counters()
         fresh.cluster.heal()
         history.mark('heal', counters=counters)
         heal_at = time.monotonic() - sampler.t0
         assert counters['packets'] > 0 and counters['tcp_packets'] > 0, counters
-        for _ in range(10):
-            sampler.sample()
-            time.sleep(0.3)
+        sampler.sample_for(4.0)
     finally:
         workers.finish()
     path = save_history(history, 'linearizability')

@@ -9,7 +9,8 @@ import pytest
 from cfs_helpers import all_led, health, save_history, save_json, wait_for
 from cfscheck.history import History
 from cfscheck.setcheck import check_set, explain
-from cfscheck.workload import Files
+from cfscheck.workload import Files, write_file
+from cfsemu import procs
 
 pytestmark = pytest.mark.claudefs
 
@@ -25,7 +26,7 @@ def _drained(client):
 
 def _objects(directory):
     count = 0
-    for _, _, names in os.walk(directory):
+    for unused_root, unused_dirs, names in os.walk(directory):
         count += len(names)
     return count
 
@@ -42,28 +43,42 @@ def test_s3_outage_queues_switches_modes_and_drains_to_the_backup(cluster_factor
     assert fresh.cluster.s3_stop('primary')
     history.mark('s3-stop', endpoint='primary')
     assert not fresh.cluster.status()['s3']['primary']['running']  # the process is gone
-    s3 = wait_for(lambda: (lambda h: h if not h['healthy'] else None)(
-        client.json_ok('GET', '/v1/s3/health')), 20, what='s3Health to see the outage')
+
+    def outage_seen():
+        answer = client.json_ok('GET', '/v1/s3/health')
+        return None if answer['healthy'] else answer
+    s3 = wait_for(outage_seen, 20, what='s3Health to see the outage')
     primary = next(e for e in s3['endpoints'] if e['name'] == 'primary')
     assert primary['reachable'] is False
 
-    depths, modes, errors = [], [], []
-    for _ in range(60):
+    depths, modes, errors, acked_modes = [], [], [], []
+    for unused in range(80):
         outcome = files.write(client, 1, process=1, timeout=10)[0]
-        if outcome != 'ok':
-            errors.append(history.ops[-1]['error'])
+        op = history.ops[-1]
+        if outcome == 'ok':
+            acked_modes.append(op['output'].get('mode'))
+        else:
+            errors.append(op['error'])
         queue = _queue(client)
         depths.append(queue['depth'])
         modes.append(queue['mode'])
-        if queue['mode'] == 'enospc' or 'enospc' in errors:
+        if errors.count('s3_unavailable') >= 2:
             break
+    # 100% of the quota: a write that cannot fit on flash any more is refused with ENOSPC.
+    quota = fresh.doc['flash']['quota_bytes']
+    big = 's3/%d/too-big' % seed
+    outcome, response = write_file(client, history, 1, big, b'z' * (quota // 2), timeout=10)
     save_json('s3-outage-seed%d.json' % seed, {'depths': depths, 'modes': modes,
-                                               'errors': errors})
+                                               'errors': errors, 'acked_modes': acked_modes,
+                                               'big_write': repr(response)})
     assert max(depths) > depths[0] >= 1, depths  # the queue grew while S3 was down
     assert 'write-through' in modes, modes  # the high watermark switched the mode
-    assert modes.index('write-through') > 0 and modes[0] == 'write-back'
-    assert set(errors) <= {'s3_unavailable', 'enospc', 'timeout'}, errors
-    assert 'enospc' in modes or 'enospc' in errors, (modes, errors)  # 100% of the quota
+    assert modes[0] == 'write-back'
+    # in write-through a write waits for S3, which is down: refused, never acknowledged
+    assert 'write-through' not in acked_modes, acked_modes
+    assert errors and set(errors) <= {'s3_unavailable', 'timeout', 'not_leader'}, errors
+    assert outcome == 'fail' and response.status == 507 and response.error_code == 'enospc', \
+        response
 
     switched = client.json_ok('POST', '/v1/s3/failover', {'target': 'backup'}, timeout=30)
     assert switched['changed'] and switched['target'] == 'backup'
@@ -105,7 +120,7 @@ def test_destroyed_cluster_comes_back_from_snapshot_and_journal(fresh, seed):
     history.mark('destroy')
     assert not any(health(fresh).values())
     assert not any(os.path.exists(fresh.doc['nodes'][n]['dir']) for n in fresh.nodes())
-    assert all(not os.path.exists('/proc/%d' % p) for p in pids if p)
+    assert not any(procs.alive(p) for p in pids)
 
     for node in fresh.nodes():  # new, empty machines under the same names
         fresh.cluster.start(node, wait=False)

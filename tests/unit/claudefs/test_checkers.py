@@ -45,7 +45,7 @@ def test_history_is_thread_safe():
     history = History(seed=1)
 
     def client(n):
-        for _ in range(200):
+        for unused in range(200):
             history.complete(history.invoke(n, 'add', value=history.unique_value()), 'ok')
     threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
     for t in threads:

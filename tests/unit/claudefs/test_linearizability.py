@@ -134,7 +134,7 @@ def _simulate(seed, clients=4, ops_per_client=30, lie=False):
     intervals = []
     for client in range(clients):
         t = rng.randint(0, 5)
-        for _ in range(ops_per_client):
+        for unused in range(ops_per_client):
             start = t
             point = start + rng.randint(1, 5)
             end = point + rng.randint(1, 5)

@@ -10,6 +10,7 @@ import faulthandler
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -27,7 +28,8 @@ from cfsemu.swim import Swim  # noqa: E402
 
 LOG = logging.getLogger('cfsemu.node')
 VERSION = '0.1.0-emulator'
-OPS_MODULES = ('ops_core', 'ops_files', 'ops_raft', 'ops_force', 'ops_nodes')
+OPS_MODULES = ('ops_core', 'ops_files', 'ops_raft', 'ops_force', 'ops_nodes', 'ops_s3',
+               'sitecalls', 'ops_meta', 'ops_repl')
 
 
 class Node:
@@ -61,7 +63,7 @@ class Node:
         if addr is None:
             return None
         host = str(getattr(addr, 'address', addr)).rsplit(':', 1)[0]
-        for node, spec in self.control.snapshot()['nodes'].items():
+        for node, spec in list(self.control.peek()['nodes'].items()):
             if spec['address'] == host:
                 return node
         return None
@@ -84,7 +86,7 @@ class Node:
                 continue
             view[str(shard)] = [self.node_of_addr(st['leader']), st['commit_idx'],
                                 st['leader_commit_idx'] or 0, sm.st['seq'],
-                                self.shards.epoch(shard), st['state']]
+                                self.shards.epoch(shard), st['state'], bool(st['has_quorum'])]
         return view
 
     def nodes_of_site(self, site, alive_only=False):
@@ -125,6 +127,11 @@ class Node:
                 last = exc
         raise last or ApiError('node_unreachable', 'no node of %s answers' % site, site=site)
 
+    def mark_split_brain(self, value):
+        fo = self.control.snapshot().get('failover', {})
+        if bool(fo.get('split_brain')) != value:
+            self.control.update(lambda r: r['failover'].__setitem__('split_brain', value))
+
     def push_control(self):
         record = self.control.snapshot()
         for node in record['nodes']:
@@ -162,6 +169,14 @@ class Node:
                 part.start()
         self.httpd = serve(self.address, self.cluster.admin_port(), self.router,
                            self.cluster.token, self.metrics)
+        if self.cluster.data.get('tls'):
+            # optional TLS: "tls": true, "tls_cert"/"tls_key" (self-signed; peers trust it)
+            server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            server_ctx.load_cert_chain(self.cluster['tls_cert'], self.cluster['tls_key'])
+            self.httpd.socket = server_ctx.wrap_socket(self.httpd.socket, server_side=True)
+            client_ctx = ssl.create_default_context(cafile=self.cluster['tls_cert'])
+            client_ctx.check_hostname = False
+            peers.TLS_CONTEXT = client_ctx
         threading.Thread(target=self.httpd.serve_forever, daemon=True, name='http').start()
         self.metrics.start()
         with open(os.path.join(self.dir, 'ready'), 'w', encoding='utf-8') as handle:

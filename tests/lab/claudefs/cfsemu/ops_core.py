@@ -33,6 +33,7 @@ def shard_table(node):
         for shard, spec in shards.items():
             alive = [m for m in spec['members'] if node.swim.state(m)[0] != 'Dead']
             leader = None
+            claimed = None
             commit = 0
             for member in alive:
                 view = views.get(member, {}).get(shard)
@@ -40,22 +41,30 @@ def shard_table(node):
                     commit = max(commit, view[1])
                     if view[5] == 2:
                         leader = member
+                    elif view[0] in alive:
+                        claimed = view[0]     # a follower's view of its leader
+            leader = leader or claimed
+            quorum = len(alive) * 2 > len(spec['members'])
+            mine = views[node.name].get(shard) if site == node.site else None
+            if mine and mine[4] == spec['epoch']:
+                # this node's own Raft connections: faster and surer than SWIM suspicion
+                quorum = quorum and mine[6]
+                if not mine[6]:
+                    leader = None
             rows[shard] = {'epoch': spec['epoch'], 'members': spec['members'], 'leader': leader,
-                           'has_quorum': len(alive) * 2 > len(spec['members']),
-                           'commit_index': commit}
+                           'has_quorum': quorum, 'commit_index': commit}
         table[site] = rows
     return table
 
 
 def site_state(node, site, control, table, nodes):
     fo = control.get('failover', {})
-    if fo.get('split_brain') and site in fo.get('split_brain_sites', [site]):
+    members = [n for n in nodes if n['site'] == site and n['state'] not in ('removed', 'fenced')]
+    if fo.get('split_brain'):
         return 'SplitBrain'
     if fo.get('state') == 'failover' and fo.get('from') == site:
-        return 'Failover'
-    if fo.get('state') == 'recovery' and site in (fo.get('from'), fo.get('to')):
-        return 'Recovery'
-    members = [n for n in nodes if n['site'] == site and n['state'] != 'removed']
+        # failed away from: Failover while it is down, Recovery once its nodes are back
+        return 'Recovery' if any(n['swim'] == 'Alive' for n in members) else 'Failover'
     rows = table.get(site, {}).values()
     if any(n['swim'] != 'Alive' for n in members) or any(
             not r['has_quorum'] or not r['leader'] for r in rows):

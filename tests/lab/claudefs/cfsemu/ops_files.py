@@ -124,7 +124,14 @@ def listing(node, req):
 
 
 def put_blob(flash, req):
-    return {'stored': flash.put(req.params['sha'], req.raw)}
+    """A peer's copy of a blob; refused (enospc) when it does not fit this node's quota."""
+    sha = req.params['sha']
+    if not flash.has(sha) and flash.mode(len(req.raw)) == 'enospc':
+        flash.evict(need=len(req.raw))
+        if flash.mode(len(req.raw)) == 'enospc':
+            raise ApiError('enospc', 'flash of %s is full' % flash.node.name,
+                           node=flash.node.name)
+    return {'stored': flash.put(sha, req.raw)}
 
 
 def get_blob(flash, req):

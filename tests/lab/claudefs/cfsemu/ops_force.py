@@ -114,7 +114,7 @@ def load_plan(node, plan_id):
 def apply_plan(node, req):
     doc, path = load_plan(node, req.arg('plan_id'))
     if doc.get('applied'):
-        return doc['applied']
+        return dict(doc['applied'], changed=False)   # applied once; a resend changes nothing
     actionable = [e for e in doc['shards'] if e['chosen']]
     if not req.flag('confirm_data_loss'):
         would_lose = [{'shard': e['shard'], 'leader': e['chosen'],
@@ -127,6 +127,9 @@ def apply_plan(node, req):
             'are lost (%d entries predicted); set confirm_data_loss to proceed' % (
                 len(actionable), doc['site'],
                 sum(w['predicted_loss_entries'] for w in would_lose)), would_lose)
+    if not actionable:
+        return {'plan_id': doc['plan_id'], 'applied': True, 'changed': False,
+                'site': doc['site'], 'shards': [], 'fenced_nodes': []}
     if time.time() > doc['expires']:
         raise ApiError('plan_stale', 'plan %s expired; make a new plan' % doc['plan_id'])
     now = compute(node, doc['site'], [e['shard'] for e in doc['shards']], doc['leader'])

@@ -4,6 +4,7 @@ Shard numbers repeat per site, so per-shard calls take ``site`` (query or body; 
 active site).  The answering node gathers each site's view with one internal call per node.
 """
 
+import os
 import threading
 import time
 
@@ -122,9 +123,16 @@ def shard_status(node, shard, site):
 
 
 def raw(node, shard):
+    """pysyncobj's counters plus role, leader (node name), epoch, pid and start time."""
     sm = node.shards.get(shard)
-    return {k: (str(v) if not isinstance(v, (int, float, str, bool, type(None))) else v)
-            for k, v in sm.getStatus().items()}
+    st = sm.getStatus()
+    out = {k: (str(v) if not isinstance(v, (int, float, str, bool, type(None))) else v)
+           for k, v in st.items()}
+    out.update(role={0: 'Follower', 1: 'Candidate', 2: 'Leader'}.get(st['state'], 'Follower'),
+               leader=node.node_of_addr(st['leader']), leader_address=out['leader'],
+               epoch=node.shards.epoch(shard), pid=os.getpid(), started=node.started,
+               node=node.name, last_seq=sm.st['seq'])
+    return out
 
 
 def debug(node, shard, site):

@@ -31,15 +31,25 @@ def empty_state():
 class ShardSM(SyncObj):
     """Files of one shard: path -> version; an ops journal for shipping and replay."""
 
-    def __init__(self, self_addr, others, conf, shard, site, on_apply=None):
+    def __init__(self, self_addr, others, conf, shard, site, on_apply=None, may_campaign=None):
         # attributes set before SyncObj.__init__ are excluded from pysyncobj dumps (the state
         # is rebuilt by replaying the on-disk raft journal instead; compaction is disabled)
         self.shard = shard
         self.site = site
         self.on_apply = on_apply
+        self.may_campaign = may_campaign
         self.lock = threading.RLock()
         self.st = empty_state()
         super().__init__(self_addr, others, conf)
+
+    def _SyncObj__connectedToAnyone(self):  # pylint: disable=invalid-name
+        """Stand for election only while SWIM hears a majority of the group (a PreVote
+        substitute): an isolated member does not inflate its term and disrupt the group when
+        the partition heals.  Overrides pysyncobj's private check of the same (mangled) name."""
+        connected = SyncObj._SyncObj__connectedToAnyone(self)  # pylint: disable=no-member
+        if not connected or self.may_campaign is None:
+            return connected
+        return self.may_campaign(self.otherNodes)
 
     # ---- helpers (not replicated) -------------------------------------------------------
     def _log(self, op, record):
@@ -122,10 +132,11 @@ class ShardSM(SyncObj):
 
     @replicated
     def apply_remote(self, origin, ops, active_site, active_since):
-        """Apply ops shipped from site ``origin``; record LWW conflicts. Returns last seq seen."""
+        """Apply ops shipped from site ``origin``; record LWW conflicts (returns last seq seen)."""
         with self.lock:
             st = self.st
             done = st['remote_applied'].get(origin, 0)
+            before = len(st['conflicts'])
             for entry in ops:
                 if entry['seq'] <= done:
                     continue
@@ -133,7 +144,7 @@ class ShardSM(SyncObj):
                 remote = entry['record']
                 self._apply_one_remote(origin, entry['op'], remote, active_site, active_since)
             st['remote_applied'][origin] = done
-            return done
+            return {'done': done, 'conflicts': [c['type'] for c in st['conflicts'][before:]]}
 
     def _apply_one_remote(self, origin, op, remote, active_site, active_since):
         st = self.st
@@ -157,7 +168,8 @@ class ShardSM(SyncObj):
                     'inode': remote['inode'], 'path': path, 'shard': self.shard,
                     'type': kind, 'detected_at': remote['timestamp'],
                     'sites': {current['site']: _side(current), origin: _side(remote)},
-                    'winner': None, 'resolved': kind != lww.MANUAL, 'resolution': None}
+                    'winner': None, 'resolved': kind == lww.LWW_RESOLVED, 'resolution': None,
+                    'reported_by_site': self.site}
         if side == 'remote':
             conflict['winner'] = origin
             self._adopt(op, remote)
@@ -176,30 +188,56 @@ class ShardSM(SyncObj):
         self._log('remote-' + op, version)
 
     @replicated
+    def replay(self, entries):
+        """Re-apply archived journal entries newer than the state (restore + replay)."""
+        with self.lock:
+            st = self.st
+            applied = 0
+            for entry in entries:
+                if entry['seq'] <= st['seq']:
+                    continue
+                record = dict(entry['record'])
+                if entry['op'].endswith('delete') or record.get('deleted'):
+                    st['files'].pop(record['path'], None)
+                else:
+                    st['files'][record['path']] = record
+                st['seq'] = entry['seq'] - 1
+                self._log(entry['op'], record)
+                applied += 1
+            return {'applied': applied, 'seq': st['seq']}
+
+    @replicated
     def set_acked(self, target, seq):
         with self.lock:
             self.st['remote_acked'][target] = max(seq, self.st['remote_acked'].get(target, 0))
 
     @replicated
-    def resolve(self, conflict_id, winner, strategy):
-        """Honour a choice: the winner site's version becomes current (replicated to peers)."""
+    def resolve(self, inode, winner, strategy):
+        """Honour a choice for the open conflicts of an inode: ``winner`` names a site whose
+        version becomes current, or None to accept the LWW winners already applied."""
         with self.lock:
+            done = []
             for conflict in self.st['conflicts']:
-                if conflict['id'] != conflict_id:
+                if conflict['inode'] != inode or conflict['resolved']:
+                    continue
+                if winner is None:
+                    if conflict['winner'] is None:
+                        continue      # a full tie: LWW cannot decide
+                    conflict.update(resolved=True, resolution=strategy)
+                    done.append(dict(conflict))
                     continue
                 chosen = conflict['candidates'].get(winner)
                 if chosen is None:
-                    return None
+                    continue
                 conflict.update(winner=winner, resolved=True, resolution=strategy)
-                version = dict(chosen, timestamp=max(chosen['timestamp'], self.st['last_ts']))
-                version['resolved_conflict'] = conflict_id
+                version = dict(chosen, resolved_conflict=conflict['id'])
                 if chosen.get('deleted'):
                     self.st['files'].pop(chosen['path'], None)
                 else:
                     self.st['files'][chosen['path']] = version
                 self._log('resolve', version)
-                return dict(conflict)
-            return None
+                done.append(dict(conflict))
+            return done
 
 
 def _side(version):

@@ -76,7 +76,8 @@ class Cluster:
         timings['leaders'] = time.monotonic() - start
         with open(os.path.join(self.state_dir, 'inventory.yml'), 'w') as handle:
             os.fchmod(handle.fileno(), 0o600)
-            handle.write(topology.inventory(self.doc))
+            handle.write(topology.inventory(
+                self.doc, [sys.executable, os.path.join(LAB, 'cfsemu.py')]))
         return timings
 
     # ---------------------------------------------------------------- nodes

@@ -87,12 +87,15 @@ def node_endpoint(doc, node):
     return 'http://%s:%d' % (doc['nodes'][node]['address'], doc['admin_port'])
 
 
-def inventory(doc):
-    """An Ansible inventory (YAML text): nodes grouped by site, the endpoint and token vars.
+def inventory(doc, command=None):
+    """An Ansible inventory (YAML text): nodes grouped by site, the endpoint and token vars,
+    and how the playbooks reach the emulator's service control (``cfsemu`` argv).
 
     The token is the emulator's throwaway secret; the inventory file is written 0600."""
     lines = ['# Written by cfsemu up: the emulated ClaudeFS cluster %s.' % doc['name'],
              'all:', '  vars:',
+             '    claudefs_service_backend: cfsemu',
+             '    claudefs_cfsemu_command: %s' % json.dumps(command or []),
              '    claudefs_endpoint: %s' % json.dumps(node_endpoint(doc, _first_node(doc))),
              '    claudefs_admin_token: %s' % json.dumps(doc['admin_token']),
              '    claudefs_state_dir: %s' % json.dumps(doc['state_dir']),
