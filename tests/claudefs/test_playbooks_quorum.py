@@ -110,7 +110,7 @@ def test_quorum_loss_recovered_by_the_playbook(fresh, seed, tmp_path):
         writer.stop.set()
         writer.join(10)
 
-    after = shard_table(em.client('a4'), SITE)
+    after = shard_table(em.client('a1'), SITE)
     for (site, shard), s in after.items():
         if site != SITE:
             continue
