@@ -45,7 +45,8 @@ class PlaybookRun:
 
 def run_playbook(name, emulator, extra=None, check=False, report_dir=None, timeout=600):
     """``ansible-playbook playbooks/<name> -i <emulator inventory>``; never raises on rc."""
-    report_dir = report_dir or os.path.join(emulator.state_dir, 'reports')
+    report_dir = report_dir or os.path.join(REPO, 'tests', 'output', 'claudefs', 'reports',
+                                            os.path.basename(emulator.state_dir))
     os.makedirs(report_dir, exist_ok=True)
     extra_vars = {'claudefs_service_backend': 'cfsemu',
                   'claudefs_cfsemu_command': [sys.executable, CFSEMU]}
@@ -65,6 +66,12 @@ def run_playbook(name, emulator, extra=None, check=False, report_dir=None, timeo
                           stderr=subprocess.STDOUT, timeout=timeout)
     output = proc.stdout.decode('utf-8', 'replace')
     return PlaybookRun(proc.returncode, output, time.monotonic() - started, report_dir)
+
+
+def phase_lines(report):
+    """``phase 12.3s`` per phase of a recovery report, for the test's printed timings."""
+    return ', '.join('%s %.1fs' % (p.get('phase') or p.get('name'), p.get('duration_seconds') or 0)
+                     for p in (report or {}).get('phases', []))
 
 
 def write_manifest(path, expected):

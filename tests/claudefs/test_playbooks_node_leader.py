@@ -14,7 +14,7 @@ from cfscheck.history import History
 from cfscheck.workload import Files
 
 from cfs_helpers import all_led, shard_table, wait_for
-from cfs_playbooks import run_playbook, write_manifest
+from cfs_playbooks import phase_lines, run_playbook, write_manifest
 
 pytestmark = pytest.mark.claudefs
 
@@ -48,7 +48,8 @@ def test_leader_loss_confirmed_by_the_playbook(fresh, seed, tmp_path):
     verify = files.verify(em.client(survivor))
     assert verify['intact'] == 30 and not verify['missing'] and not verify['corrupt']
     print('leader loss: every site-a shard led %.1f s after the SIGKILL of %s (RTO 5 s); '
-          'playbook %.1f s' % (time.monotonic() - killed, victim, run.seconds))
+          'playbook %.1f s; phases: %s' % (time.monotonic() - killed, victim, run.seconds,
+                                           phase_lines(report)))
 
     again = run_playbook('cfs-recover-leader.yml', em, {'claudefs_manifest': manifest,
                                                         'claudefs_verify_replication_factor': 2})
@@ -74,8 +75,8 @@ def test_transient_node_failure_recovered_by_the_playbook(fresh, seed, tmp_path)
     report = run.report()
     assert report['scenario'] == 'cfs-node'
     assert files.verify(em.client('a2'))['intact'] == 30
-    print('transient node failure: a2 back and caught up in %.1f s (RTO 2 min)'
-          % (time.monotonic() - started))
+    print('transient node failure: a2 back and caught up in %.1f s (RTO 2 min); phases: %s'
+          % (time.monotonic() - started, phase_lines(report)))
 
     again = run_playbook('cfs-recover-node.yml', em, {'claudefs_manifest': manifest,
                                                       'claudefs_node_recovery_node': 'a2'})

@@ -24,7 +24,7 @@ from cfscheck.history import History
 from cfscheck.workload import Files, list_files, write_file
 
 from cfs_helpers import shard_table, wait_for
-from cfs_playbooks import run_playbook, write_manifest
+from cfs_playbooks import phase_lines, run_playbook, write_manifest
 
 pytestmark = pytest.mark.claudefs
 
@@ -137,4 +137,5 @@ def test_quorum_loss_recovered_by_the_playbook(fresh, seed, tmp_path):
     history.save(os.path.join(run.report_dir, 'history-quorum.json'))
     assert result['valid'], setcheck.explain(result)
     print('quorum recovery: %.1f s (RTO target 1800 s on the guide, 120 s on this machine); '
-          'live writes %d, %s' % (recovery_seconds, writer.count, setcheck.explain(result)))
+          'phases: %s; live writes %d, %s' % (recovery_seconds, phase_lines(report),
+                                              writer.count, setcheck.explain(result)))
