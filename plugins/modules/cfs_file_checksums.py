@@ -22,6 +22,7 @@ description:
   - "Returns RV(dr_report_verified) for the recovery report."
 extends_documentation_fragment:
   - resilience.dr.cfs
+  - ansible.builtin.action_common_attributes
 options:
   manifest:
     description: "The checksums, C({path: sha256}). One of O(manifest) or O(manifest_file) is required."
@@ -58,6 +59,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: posix
 notes:
   - With O(source=mount) the connection options are still required by the shared option set

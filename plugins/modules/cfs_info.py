@@ -22,6 +22,7 @@ description:
   - RV(problems) lists in plain sentences what is not healthy; RV(healthy) is true when it is empty.
 extends_documentation_fragment:
   - resilience.dr.cfs
+  - ansible.builtin.action_common_attributes
 options:
   sections:
     description: The sections to read; by default all of them.
@@ -45,6 +46,7 @@ attributes:
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: posix
 seealso:
   - module: resilience.dr.cfs_raft

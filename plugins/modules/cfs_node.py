@@ -27,6 +27,7 @@ description:
     the shards and the entries only that node holds.
 extends_documentation_fragment:
   - resilience.dr.cfs
+  - ansible.builtin.action_common_attributes
 options:
   name:
     description: The node's name.
@@ -68,6 +69,7 @@ attributes:
     support: full
     details: The node (and the replaced node) before and after - SWIM state, state and replicas.
   platform:
+    support: full
     platforms: posix
 notes:
   - The node's service must run before it can join; start it with the collection's

@@ -31,6 +31,7 @@ description:
   - Returns per shard the members, their roles and lag, the term and the commit index.
 extends_documentation_fragment:
   - resilience.dr.cfs
+  - ansible.builtin.action_common_attributes
 options:
   state:
     description:
@@ -96,6 +97,7 @@ attributes:
     support: full
     details: Per shard leader, term, epoch, condition and members, before and after.
   platform:
+    support: full
     platforms: posix
 notes:
   - A force-leader plan is computed by the cluster (C(POST /v1/raft/force-leader/plan)); the

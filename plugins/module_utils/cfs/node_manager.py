@@ -179,8 +179,8 @@ class NodeManager:
             # Not reachable: whatever only it holds cannot move; removing it loses that.
             last = self._refuse_last_replica(shard_views, name, allow_data_loss, 'remove')
         query = {'confirm_last_replica': 'true'} if last else None
-        self.plan.add('DELETE /v1/nodes/%s%s' % (name, '?confirm_last_replica=true' if last
-                                                  else ''),
+        suffix = '?confirm_last_replica=true' if last else ''
+        self.plan.add('DELETE /v1/nodes/%s%s' % (name, suffix),
                       action=lambda: self.client.call('nodeRemove', query=query, node=name),
                       destructive=bool(last))
         return self._finish([name], True, lambda nl, sv: nodes.find(nl, name) is None

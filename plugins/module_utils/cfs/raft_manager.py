@@ -169,8 +169,8 @@ class RaftManager:
                 % (', '.join(raft.label(e) for e in entries), raft.loss_summary(entries)),
                 option='allow_data_loss', details=dict(extra, shards=selected))
         try:
-            applied = self.client.call('raftForceLeader', body={'plan_id': plan_id,
-                                                                  'confirm_data_loss': True})
+            applied = self.client.call('raftForceLeader',
+                                       body={'plan_id': plan_id, 'confirm_data_loss': True})
         except CfsApiError as exc:
             if exc.code == PLAN_STALE:
                 raise Refusal('plan %s is stale: the cluster changed since it was reviewed (%s). '

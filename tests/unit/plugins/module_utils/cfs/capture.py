@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Capture admin API responses from a running emulator as unit-test fixtures.
 
-    python tests/unit/plugins/module_utils/cfs/capture.py STATE_DIR NAME GET:/v1/raft/shards ...
-    python tests/unit/plugins/module_utils/cfs/capture.py STATE_DIR NAME 'POST:/v1/raft/force-leader/plan:{"site":"site-a"}'
+    .venv/bin/python tests/unit/plugins/module_utils/cfs/capture.py STATE_DIR NAME GET:/v1/raft/shards ...
+    .venv/bin/python tests/unit/plugins/module_utils/cfs/capture.py STATE_DIR NAME 'POST:/v1/raft/force-leader/plan:{"site":"site-a"}'
 
 Writes tests/unit/fixtures/cfs/emulator_<NAME>_<operation>.json (the token stays out).
 Not a test; run by hand after breaking the cluster the way the fixture's name says.
