@@ -47,6 +47,10 @@ class Control:
         with self.lock:
             return copy.deepcopy(self.record)
 
+    def peek(self):
+        """The current record without a copy: read only (hot paths: address lookups)."""
+        return self.record
+
     @property
     def version(self):
         return self.record['version']

@@ -1,8 +1,8 @@
 """The test data path: files = metadata through Raft + content blobs on the site's flash.
 
 A write splits the content into blobs of ``blob_size``, stores them on this node's flash and on
-the other live nodes of the site (at least two copies when the site has two live nodes), uploads
-them synchronously in write-through mode, then commits the metadata through the shard's group.
+the other live members of the shard (at least two copies when two are alive), commits the
+metadata through the shard's group and, in write-through mode, waits for the S3 upload.
 A read goes through the log (linearizable) and assembles the blobs from flash, the site's peers,
 the other site, then S3 (current target first).  A scrubber fetches blobs a replica is missing
 (after a wipe, or on the other site after journal shipping) unless S3 already has them.
@@ -49,17 +49,6 @@ class DataPath:
                            used=self.flash.used(), quota=self.flash.quota)
         for sha, chunk in new:
             self.flash.put(sha, chunk)
-        if mode == 'write-through':
-            # flash above the high watermark: the blobs must reach S3 before the ack
-            try:
-                for sha, _chunk in blobs:
-                    self.flash.upload(sha, timeout=float(node.cluster.timeouts['write_through_s']))
-            except ApiError as exc:
-                for sha, _chunk in new:
-                    self.flash.drop(sha)
-                raise ApiError('s3_unavailable', 'write-through mode (flash above the high '
-                               'watermark) and S3 did not take the blobs: %s; nothing was '
-                               'written' % exc.message, mode=mode)
         try:
             self._replicate(shard, blobs)
         except ApiError:
@@ -71,7 +60,28 @@ class DataPath:
                'site': node.site, 'node': node.name, 'op_id': op_id}
         version = node.shards.submit(shard, 'put', rec)
         version['mode'] = mode
+        archiver = node.extras.get('archiver')
+        if archiver is not None:
+            archiver.kick.set()
+        if mode == 'write-through':
+            self._write_through(path, version, blobs)
         return version
+
+    def _write_through(self, path, version, blobs):
+        """Above the high watermark the ack waits for S3.  The write is committed and its
+        blobs stay queued on flash; if S3 does not take them in time the client learns
+        ``timeout``: the outcome is not acknowledged (it completes once S3 is back), and the
+        queue keeps filling flash up to ENOSPC."""
+        limit = float(self.node.cluster.timeouts['write_through_s'])
+        try:
+            for sha, _chunk in blobs:
+                self.flash.upload(sha, timeout=limit)
+        except ApiError as exc:
+            raise ApiError('timeout', 'write-through mode (flash above the high watermark): '
+                           '%s is committed on flash but S3 did not take its content within '
+                           '%.0f s (%s); it is not acknowledged' % (path, limit, exc.message),
+                           path=path, seq=version['seq'], shard=version['shard'],
+                           mode='write-through')
 
     def _replicate(self, shard, blobs):
         """Copy the blobs to the shard group's other live members (two copies at least)."""
@@ -79,17 +89,23 @@ class DataPath:
         members = node.control.snapshot()['shards'][node.site][str(shard)]['members']
         peers_alive = [n for n in members if n != node.name and node.swim.state(n)[0] != 'Dead']
         copies = 1
+        full = []
         for peer in peers_alive:
             try:
                 for sha, chunk in blobs:
                     status, _ = node.call(peer, 'PUT', '/v1/internal/blobs/%s' % sha, chunk,
                                           timeout=2.0)
+                    if status == 507:
+                        full.append(peer)
                     if status != 200:
                         raise peers.PeerError('HTTP %s' % status)
                 copies += 1
             except peers.PeerError as exc:
                 LOG.info('blob copy to %s failed: %s', peer, exc)
         if copies < min(2, len(members)):
+            if full:
+                raise ApiError('enospc', 'the flash of %s is full; nothing was written' %
+                               ', '.join(full), nodes=full)
             raise ApiError('node_unreachable', 'no peer of %s took a copy of the content; '
                            'nothing was written' % node.site, nodes=peers_alive)
 

@@ -127,7 +127,11 @@ class Flash:
     def status(self):
         queue = self.queue()
         used = self.used()
-        return {'node': self.node.name, 'depth': len(queue),
+        journal = self.node.extras['archiver'].pending() if 'archiver' in self.node.extras \
+            and self.node.control.peek()['active_site'] == self.node.site else 0
+        return {'node': self.node.name,
+                # blobs, plus the journal entries (or 1 if not yet known) still to upload
+                'depth': len(queue) + (1 if journal is None else journal),
                 'bytes': sum(self.sizes.get(sha, 0) for sha in queue),
                 'flash_used_bytes': used, 'flash_quota_bytes': self.quota,
                 'flash_used_ratio': round(used / float(self.quota), 4),
@@ -135,9 +139,7 @@ class Flash:
                 'critical': used / float(self.quota) >= float(
                     self.cluster.flash['critical_watermark']),
                 'uploaded_total': self.uploaded_total,
-                'journal_pending': self.node.extras['archiver'].pending()
-                if 'archiver' in self.node.extras and
-                self.node.control.snapshot()['active_site'] == self.node.site else 0}
+                'journal_pending': journal}
 
     def evict(self, need=0):
         """Drop uploaded blobs, oldest first, down to the evict watermark (or to fit ``need``)."""

@@ -10,6 +10,7 @@ import faulthandler
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -62,7 +63,7 @@ class Node:
         if addr is None:
             return None
         host = str(getattr(addr, 'address', addr)).rsplit(':', 1)[0]
-        for node, spec in self.control.snapshot()['nodes'].items():
+        for node, spec in list(self.control.peek()['nodes'].items()):
             if spec['address'] == host:
                 return node
         return None
@@ -168,6 +169,14 @@ class Node:
                 part.start()
         self.httpd = serve(self.address, self.cluster.admin_port(), self.router,
                            self.cluster.token, self.metrics)
+        if self.cluster.data.get('tls'):
+            # optional TLS: "tls": true, "tls_cert"/"tls_key" (self-signed; peers trust it)
+            server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            server_ctx.load_cert_chain(self.cluster['tls_cert'], self.cluster['tls_key'])
+            self.httpd.socket = server_ctx.wrap_socket(self.httpd.socket, server_side=True)
+            client_ctx = ssl.create_default_context(cafile=self.cluster['tls_cert'])
+            client_ctx.check_hostname = False
+            peers.TLS_CONTEXT = client_ctx
         threading.Thread(target=self.httpd.serve_forever, daemon=True, name='http').start()
         self.metrics.start()
         with open(os.path.join(self.dir, 'ready'), 'w', encoding='utf-8') as handle:

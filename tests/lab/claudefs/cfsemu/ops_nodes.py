@@ -1,6 +1,6 @@
 """nodeList, nodeAdd, nodeDrain, nodeRemove, clusterInit."""
 
-from cfsemu import membership
+from cfsemu import config, membership
 from cfsemu.errors import ApiError, needs_confirmation
 from cfsemu.ops_raft import best, gather
 
@@ -64,6 +64,11 @@ def node_add(node, req):
         raise ApiError('bad_request', 'field "name" is required')
     control = node.control.snapshot()
     cluster_spec = node.cluster.nodes.get(name, {})
+    if not cluster_spec and node.cluster.path:
+        try:   # a node added to cluster.json after this process started
+            cluster_spec = config.load(node.cluster.path).nodes.get(name, {})
+        except (OSError, ValueError):
+            cluster_spec = {}
     site = req.arg('site') or control['nodes'].get(name, {}).get('site') or cluster_spec.get(
         'site')
     address = req.arg('address') or control['nodes'].get(name, {}).get('address') or \

@@ -278,12 +278,15 @@ def resolve(node, req):
         wanted = [(int(c['inode']), c['winner']) for c in choices]
     else:
         wanted = sorted(set((c['inode'], None) for c in open_items))
-    resolved = []
+    resolved = {}
     for inode, winner in wanted:
         shard = inode % node.cluster.shards
         for site in sorted(node.control.snapshot()['shards']):
-            done = sitecalls.submit(node, site, shard, 'resolve', inode, winner, strategy)
-            resolved.extend(c for c in done if site == c.get('reported_by_site', site))
+            for item in sitecalls.submit(node, site, shard, 'resolve', inode, winner, strategy):
+                key = (item['inode'], tuple(sorted((s, v['seq'])
+                                                   for s, v in item['sites'].items())))
+                resolved.setdefault(key, item)   # both sites record the same conflict
+    resolved = sorted(resolved.values(), key=lambda c: (c['detected_at'], c['inode']))
     left = conflicts(node, True)
     if not any(c['type'] == lww.SPLIT_BRAIN for c in left['conflicts']):
         node.mark_split_brain(False)

@@ -7,13 +7,20 @@ import socket
 from cfsemu.errors import ApiError
 
 
+# set by the node when cluster.json has "tls": true (a context trusting the cluster's cert)
+TLS_CONTEXT = None
+
+
 class PeerError(Exception):
     """The peer could not be reached or timed out (the request may or may not have run)."""
 
 
 def call(address, port, token, method, path, body=None, timeout=3.0, raw=False, headers=None):
     """One request; returns (status, decoded body). Raises PeerError when unreachable."""
-    conn = http.client.HTTPConnection(address, port, timeout=timeout)
+    if TLS_CONTEXT is not None:
+        conn = http.client.HTTPSConnection(address, port, timeout=timeout, context=TLS_CONTEXT)
+    else:
+        conn = http.client.HTTPConnection(address, port, timeout=timeout)
     hdrs = {'Authorization': 'Bearer %s' % token}
     hdrs.update(headers or {})
     data = None

@@ -72,11 +72,13 @@ class ShardGroups:
             connectionTimeout=max(high, 1.0), connectionRetryTime=0.5,
             leaderFallbackTimeout=max(high * 2, 1.0), commandsWaitLeader=False,
             logCompactionMinEntries=10 ** 9, logCompactionMinTime=10 ** 9,
-            dynamicMembershipChange=False, appendEntriesUseBatch=True, useFork=False,
+            dynamicMembershipChange=False, appendEntriesUseBatch=False, useFork=False,
             bindAddress=bind, tcp_keepalive=(5, 1, 3))
 
     def addr(self, node, shard, epoch):
-        return '%s:%d' % (self.cluster.address(node), self.cluster.raft_port(shard, epoch))
+        spec = self.node.control.peek()['nodes'].get(node)   # nodes added later too
+        address = spec['address'] if spec else self.cluster.address(node)
+        return '%s:%d' % (address, self.cluster.raft_port(shard, epoch))
 
     def reconcile(self):
         """Create/replace SyncObjs so they match the control record (idempotent)."""
@@ -96,12 +98,20 @@ class ShardGroups:
                 sm = ShardSM(self.addr(self.node.name, shard, epoch),
                              [self.addr(m, shard, epoch) for m in members
                               if m != self.node.name],
-                             self.conf(shard, epoch), shard, site, self.node.meta_apply)
+                             self.conf(shard, epoch), shard, site, self.node.meta_apply,
+                             self.may_campaign)
                 self.groups[shard] = (epoch, members, sm)
             seed = spec.get('seed')
             if seed and seed.get('node') == self.node.name and current:
                 threading.Thread(target=self._seed, args=(shard, epoch, sm, current[2], seed),
                                  daemon=True).start()
+
+    def may_campaign(self, others):
+        """A majority of the group (self included) heard over SWIM within ~3 intervals."""
+        window = 3.0 * self.node.swim.interval
+        heard = 1 + sum(1 for other in others
+                        if self.node.swim.heard_within(self.node.node_of_addr(other), window))
+        return heard * 2 > len(others) + 1
 
     def _destroy(self, shard):
         _epoch, _members, sm = self.groups.pop(shard)

@@ -149,6 +149,7 @@ class JournalArchiver:
         self.node = node
         self.done = {}       # shard -> (epoch, last archived seq)
         self.stopping = threading.Event()
+        self.kick = threading.Event()
 
     def prefix(self, shard):
         return 'journal/%s/%d/' % (self.node.site, shard)
@@ -176,7 +177,8 @@ class JournalArchiver:
         for shard, sm in node.shards.all().items():
             if not sm._isLeader():  # pylint: disable=protected-access
                 continue
-            epoch = node.shards.epoch(shard)
+            # a new epoch or a new S3 target (s3-failover) is listed afresh
+            epoch = (node.shards.epoch(shard), client.endpoint)
             last = self.archived(client, shard, epoch)
             with sm.lock:
                 ops = [e for e in sm.st['ops'] if e['seq'] > last]
@@ -195,14 +197,18 @@ class JournalArchiver:
             if not sm._isLeader():  # pylint: disable=protected-access
                 continue
             known = self.done.get(shard)
-            if not known or known[0] != self.node.shards.epoch(shard):
+            target = self.node.extras['s3queue'].target()
+            endpoint = self.node.cluster.s3_endpoints().get(target, {}).get('endpoint')
+            if not known or known[0] != (self.node.shards.epoch(shard), endpoint):
                 return None
             with sm.lock:
                 total += sum(1 for e in sm.st['ops'] if e['seq'] > known[1])
         return total
 
     def loop(self):
-        while not self.stopping.wait(1.0):
+        while not self.stopping.is_set():
+            self.kick.wait(1.0)
+            self.kick.clear()
             try:
                 self.once()
             except (s3.S3Error, ApiError) as exc:
@@ -215,6 +221,7 @@ class JournalArchiver:
 
     def stop(self):
         self.stopping.set()
+        self.kick.set()
 
 
 def archived_ops(node, site, shard):

@@ -31,15 +31,25 @@ def empty_state():
 class ShardSM(SyncObj):
     """Files of one shard: path -> version; an ops journal for shipping and replay."""
 
-    def __init__(self, self_addr, others, conf, shard, site, on_apply=None):
+    def __init__(self, self_addr, others, conf, shard, site, on_apply=None, may_campaign=None):
         # attributes set before SyncObj.__init__ are excluded from pysyncobj dumps (the state
         # is rebuilt by replaying the on-disk raft journal instead; compaction is disabled)
         self.shard = shard
         self.site = site
         self.on_apply = on_apply
+        self.may_campaign = may_campaign
         self.lock = threading.RLock()
         self.st = empty_state()
         super().__init__(self_addr, others, conf)
+
+    def _SyncObj__connectedToAnyone(self):  # pylint: disable=invalid-name
+        """Stand for election only while SWIM hears a majority of the group (a PreVote
+        substitute): an isolated member does not inflate its term and disrupt the group when
+        the partition heals.  Overrides pysyncobj's private check of the same (mangled) name."""
+        connected = SyncObj._SyncObj__connectedToAnyone(self)  # pylint: disable=no-member
+        if not connected or self.may_campaign is None:
+            return connected
+        return self.may_campaign(self.otherNodes)
 
     # ---- helpers (not replicated) -------------------------------------------------------
     def _log(self, op, record):

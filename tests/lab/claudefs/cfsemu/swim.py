@@ -53,9 +53,14 @@ class Swim:
             return 'Suspect', age
         return 'Dead', age
 
+    def heard_within(self, member, window):
+        with self.lock:
+            heard = self.heard.get(member)
+        return heard is not None and time.monotonic() - heard <= window
+
     def _send(self, member, msg):
         try:
-            address = self.node.control.snapshot()['nodes'][member]['address']
+            address = self.node.control.peek()['nodes'][member]['address']
             self.sock.sendto(json.dumps(msg).encode(), (address, int(self.cluster['swim_port'])))
         except (OSError, KeyError):
             pass
