@@ -83,7 +83,8 @@ def test_s3_outage_queues_switches_modes_and_drains_to_the_backup(cluster_factor
     assert modes[0] == 'write-back'
     # in write-through a write waits for S3, which is down: refused, never acknowledged
     assert 'write-through' not in acked_modes, acked_modes
-    assert errors and set(errors) <= {'s3_unavailable', 'timeout', 'not_leader'}, errors
+    assert errors and set(errors) <= {'s3_unavailable', 'timeout', 'not_leader', 'enospc'}, \
+        errors
     assert outcome == 'fail' and response.status == 507 and response.error_code == 'enospc', \
         response
 
