@@ -57,7 +57,7 @@ def shard_table(node):
     return table
 
 
-def site_state(node, site, control, table, nodes):
+def site_state(site, control, table, nodes):
     fo = control.get('failover', {})
     members = [n for n in nodes if n['site'] == site and n['state'] not in ('removed', 'fenced')]
     if fo.get('split_brain'):
@@ -84,7 +84,7 @@ def status(node):
     sites = []
     for site in sorted(control['shards']):
         rows = table[site]
-        sites.append({'name': site, 'state': site_state(node, site, control, table, nodes),
+        sites.append({'name': site, 'state': site_state(site, control, table, nodes),
                       'active': site == control['active_site'],
                       'shards_total': len(rows),
                       'shards_with_leader': sum(1 for r in rows.values() if r['leader']),

@@ -45,17 +45,21 @@ def known(node, name):
 
 
 def leader_for(node, site, shard, exclude):
-    """A live member to seed a rebuilt group from: the leader, else the most up-to-date."""
-    rep = best(node, site, shard, gather(node, site))
+    """A member that answers now to seed a rebuilt group from: the leader if it answers,
+    else the most up-to-date answering member; None when no other member answers."""
+    reports = gather(node, site)
+    rep = best(node, site, shard, reports)
     if not rep.get('seeded', True):
         raise ApiError('conflict', 'shard %d of %s is still being rebuilt (its new group has not '
                        'received its state yet); retry shortly' % (shard, site), shard=shard)
-    if rep['leader'] and rep['leader'] not in exclude:
-        return rep['leader']
-    live = [m for m in rep['members'] if m['reachable'] and m['node'] not in exclude]
-    if not live:
-        return None
-    return max(live, key=lambda m: (m['match_index'] or 0, m['node']))['node']
+    spec = node.control.snapshot()['shards'][site][str(shard)]
+    live = []
+    for member in spec['members']:
+        own = reports.get(member, {}).get('shards', {}).get(str(shard))
+        if member in exclude or not own or own['epoch'] != spec['epoch']:
+            continue
+        live.append((own['leader'] == member, own['commit_index'], own['last_seq'], member))
+    return max(live)[3] if live else None
 
 
 def node_add(node, req):

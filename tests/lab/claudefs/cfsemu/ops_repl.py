@@ -200,9 +200,10 @@ def failover(node, req):
         raise ApiError('no_quorum', '%s cannot take over: %s' % (to, found[0]['detail']))
     unknown = lag['answered'] == 0
     if (unknown or lag['lag_ops']) and not req.flag('confirm_data_loss'):
-        what = ('%s does not answer: writes it made after its last shipment are unknown' % frm
-                if unknown else '%d operations of %s are not yet on %s' % (lag['lag_ops'], frm,
-                                                                          to))
+        if unknown:
+            what = '%s does not answer: writes it made after its last shipment are unknown' % frm
+        else:
+            what = '%d operations of %s are not yet on %s' % (lag['lag_ops'], frm, to)
         raise needs_confirmation('confirm_data_loss', 'failover from %s to %s: %s; set '
                                  'confirm_data_loss to proceed' % (frm, to, what),
                                  lag['unreplicated'] or [{'site': frm, 'unknown': unknown}])

@@ -72,7 +72,7 @@ class ShardGroups:
             connectionTimeout=max(high, 1.0), connectionRetryTime=0.5,
             leaderFallbackTimeout=max(high * 2, 1.0), commandsWaitLeader=False,
             logCompactionMinEntries=10 ** 9, logCompactionMinTime=10 ** 9,
-            dynamicMembershipChange=False, appendEntriesUseBatch=True, useFork=False,
+            dynamicMembershipChange=False, appendEntriesUseBatch=False, useFork=False,
             bindAddress=bind, tcp_keepalive=(5, 1, 3))
 
     def addr(self, node, shard, epoch):

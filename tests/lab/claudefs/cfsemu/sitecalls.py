@@ -15,10 +15,10 @@ def register(node):
 
 def local_state(node, shard):
     sm = node.shards.get(shard)
-    state = sm.snapshot_state()
-    state.pop('op_ids', None)
+    current = sm.snapshot_state()
+    current.pop('op_ids', None)
     return {'node': node.name, 'leader': sm._isLeader(),  # pylint: disable=protected-access
-            'epoch': node.shards.epoch(shard), 'state': state}
+            'epoch': node.shards.epoch(shard), 'state': current}
 
 
 def local_submit(node, shard, body):
