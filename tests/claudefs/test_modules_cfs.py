@@ -25,11 +25,17 @@ def site_state(em, node='a1', site='site-a'):
             for (s_site, shard), s in shard_table(em.client(node), site).items() if s_site == site}
 
 
+def swim(em, node='a1'):
+    return {n['name']: n['swim'] for n in em.client(node).json_ok('GET', '/v1/status')['nodes']}
+
+
 def majority_lost(em):
+    """a2 and a3 SIGKILLed, until raft shows no quorum and SWIM has declared them Dead."""
     em.cluster.kill('a2')
     em.cluster.kill('a3')
     wait_for(lambda: not any(q for _e, _m, q in site_state(em).values()), 30, 0.2,
              'site-a without quorum')
+    wait_for(lambda: swim(em)['a2'] == swim(em)['a3'] == 'Dead', 30, 0.2, 'a2, a3 SWIM Dead')
 
 
 def test_info_reads_everything_and_fails_over(fresh, run_module):
@@ -113,3 +119,41 @@ def test_leader_transfer_moves_leadership_off_a_node(fresh, run_module):
     assert not [s for s in moved['shards'] if s['leader'] == 'a1']
     again = run_module('cfs_raft', args)
     assert not again.failed and not again['changed']
+
+
+def test_metadata_check_repair_snapshot_and_live_restore_refusal(fresh, run_module, seed,
+                                                                   tmp_path):
+    from cfscheck.history import History
+    from cfscheck.workload import Files
+
+    em = fresh
+    files = Files(History(seed=seed), 'dr/meta', seed=seed)
+    assert set(files.write(em.client('a1'), 20)) == {'ok'}
+    check = run_module('cfs_metadata', dict(conn(em), action='check'))
+    assert not check.failed and check['consistent'], check.get('report')
+
+    em.cluster.corrupt('a2', 3, seed)
+    found = run_module('cfs_metadata', dict(conn(em), action='check', fail_on_problems=True))
+    assert found.failed and not found['consistent'] and found['report']['problems']
+
+    refused = run_module('cfs_metadata', dict(conn(em), action='repair'))
+    assert refused.failed and refused['refused'] and refused['option'] == 'allow_repair'
+    planned = run_module('cfs_metadata', dict(conn(em), action='repair'), check=True)
+    assert not planned.failed and planned['changed'] and planned['would_repair']
+    repaired = run_module('cfs_metadata', dict(conn(em), action='repair', allow_repair=True))
+    assert not repaired.failed and repaired['changed'] and repaired['consistent'], repaired
+    again = run_module('cfs_metadata', dict(conn(em), action='repair', allow_repair=True))
+    assert not again.failed and not again['changed']
+    assert files.verify(em.client('a2'))['intact'] == 20
+
+    archive = str(tmp_path / 'metadata.tar.gz')
+    snap = run_module('cfs_metadata', dict(conn(em), action='snapshot',
+                                           destination='file://' + archive))
+    assert not snap.failed, snap.get('msg')
+    assert snap['snapshot']['verified_manifest']['files'] >= 20
+
+    restore = run_module('cfs_metadata', dict(conn(em), action='restore',
+                                              source='file://' + archive))
+    assert restore.failed and restore['refused'] and restore['option'] == 'allow_live_restore'
+    assert restore['live_files'] >= 20
+    assert files.verify(em.client('a1'))['intact'] == 20

@@ -86,6 +86,9 @@ def test_quorum_loss_recovered_by_the_playbook(fresh, seed, tmp_path):
         em.cluster.kill('a3')
         wait_for(lambda: all(not q for _e, _m, q in epochs_and_members(survivor).values()),
                  30, 0.2, 'every site-a shard without quorum')
+        wait_for(lambda: {n['name']: n['swim'] for n in survivor.json_ok('GET', '/v1/status')
+                          ['nodes'] if n['name'] in ('a2', 'a3')} == {'a2': 'Dead', 'a3': 'Dead'},
+                 30, 0.2, 'a2 and a3 declared Dead by SWIM')
         before = epochs_and_members(survivor)
 
         common = {'claudefs_quorum_site': SITE, 'claudefs_quorum_try_restart': False,

@@ -52,8 +52,12 @@ OPERATIONS = {
     'conflictsList': ('GET', '/v1/conflicts', True),
     's3Health': ('GET', '/v1/s3/health', True),
     's3QueueStatus': ('GET', '/v1/s3/queue', True),
+    'metadataSnapshot': ('POST', '/v1/metadata/snapshots', True),
     'metadataSnapshotList': ('GET', '/v1/metadata/snapshots', True),
+    'metadataRestore': ('POST', '/v1/metadata/restore', True),
     'metadataConsistencyCheck': ('POST', '/v1/metadata/consistency-check', True),
+    'metadataRepair': ('POST', '/v1/metadata/repair', True),
+    'journalReplay': ('POST', '/v1/metadata/replay-journal', True),
     'configExport': ('GET', '/v1/config/export', True),
     # The contract's test data path (a real ClaudeFS serves files over FUSE/NFS).
     'fileList': ('GET', '/v1/files', True),

@@ -206,8 +206,9 @@ class RaftManager:
         if live:
             raise raft.PlanningError(
                 'a force-leader would fence members that SWIM reports Alive (%s): they are '
-                'rejoining or cut off, not lost. Wait for them (state=healthy), or stop them '
-                'first if they must be replaced' % '; '.join(
+                'rejoining, cut off, or killed so recently that SWIM has not declared them '
+                'Dead yet. Wait a few seconds and plan again, wait for them (state=healthy), or '
+                'stop them first if they must be replaced' % '; '.join(
                     '%s: %s' % (k, ', '.join(v)) for k, v in sorted(live.items())))
 
     # -- leader_transfer -----------------------------------------------------------------
