@@ -1,5 +1,6 @@
 """Shared steps of the ClaudeFS conformance tests: waiting, proofs that faults fired, output."""
 
+import concurrent.futures
 import json
 import os
 import time
@@ -73,12 +74,16 @@ def save_json(name, data):
     return path
 
 
-class RaftSampler:
-    """Samples every reachable node's raft view of a site's shards into Raft-invariant samples.
+PYSYNCOBJ_ROLES = {0: 'Follower', 1: 'Candidate', 2: 'Leader'}
 
-    Each node answers raftDebug with every member's own view; the sampler keeps, per shard,
-    each member's own report (observer = that member), stamped with the member's uptime-based
-    incarnation so restarts are told apart."""
+
+class RaftSampler:
+    """Samples every member's own raft view of a site's shards into Raft-invariant samples.
+
+    raftDebug answers with each member's raw view (the emulator: pysyncobj's getStatus();
+    ``state`` 0/1/2, ``leader`` as a Raft address); the sampler keeps, per shard, each
+    member's report (observer = that member), stamped with the member's process id so that
+    restarts are told apart (Raft's commitIndex is volatile across them)."""
 
     def __init__(self, emulator, site):
         self.emulator = emulator
@@ -86,34 +91,54 @@ class RaftSampler:
         self.samples = []
         self.t0 = time.monotonic()
 
-    def sample(self):
+    def sample(self, timeout=3.0):
+        """One sample of every shard, the shards asked in parallel (an isolated member makes
+        its view time out; the others still count)."""
         client = None
         for node in self.emulator.nodes(self.site):
             if self.emulator.cluster.running(node):
-                client = self.emulator.client(node, timeout=2.0)
+                client = self.emulator.client(node, timeout=timeout)
                 break
         if client is None:
             return
         now = time.monotonic() - self.t0
-        for shard in range(self.emulator.doc['shards']):
-            try:
-                response = client.get('/v1/raft/shards/%d/debug?site=%s' % (shard, self.site))
-            except Unreachable:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda shard: self._debug(client, shard),
+                                    range(self.emulator.doc['shards'])))
+        for shard, body in enumerate(answers):
+            if body:
+                self._record(now, shard, body)
+
+    def _debug(self, client, shard):
+        try:
+            response = client.get('/v1/raft/shards/%d/debug?site=%s' % (shard, self.site))
+        except Unreachable:
+            return None
+        return response.json if response.ok else None
+
+    def _record(self, now, shard, body):
+        by_address = {spec['address']: name for name, spec in self.emulator.doc['nodes'].items()}
+        for view in body['views']:
+            raw = view.get('raw') or {}
+            if not view.get('reachable') or 'raft_term' not in raw:
                 continue
-            if not response.ok:
-                continue
-            for view in response.json['views']:
-                raw = view.get('raw') or {}
-                if not view.get('reachable') or not raw:
-                    continue
-                self.samples.append({
-                    'time': now, 'observer': view['node'],
-                    'incarnation': raw.get('pid', raw.get('started')),
-                    'site': self.site, 'shard': shard, 'epoch': raw.get('epoch', 0),
-                    'term': raw.get('raft_term', raw.get('term')),
-                    'leader': raw.get('leader_name', raw.get('leader')),
-                    'role': raw.get('role'),
-                    'commit_index': raw.get('commit_idx', raw.get('commit_index'))})
+            leader = raw.get('leader')
+            self.samples.append({
+                'time': now, 'observer': view['node'],
+                # a restart is a new process: the supervisor knows its pid
+                'incarnation': self.emulator.cluster.pid(view['node']),
+                'site': self.site, 'shard': shard, 'epoch': body.get('epoch', 0),
+                'term': raw['raft_term'],
+                'leader': by_address.get(str(leader).rsplit(':', 1)[0]) if leader else None,
+                'role': PYSYNCOBJ_ROLES.get(raw.get('state')),
+                'commit_index': raw.get('commit_idx')})
+
+    def sample_for(self, seconds, interval=0.2):
+        """Sample repeatedly for about ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.sample()
+            time.sleep(interval)
 
     def check(self, heals=(), grace=3.0):
         return raftinv.check(self.samples, heals=heals, grace=grace)

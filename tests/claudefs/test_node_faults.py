@@ -72,6 +72,11 @@ def test_removing_the_last_replica_holder_needs_confirmation(fresh):
     for node in (a, b):
         fresh.cluster.kill(node)
     survivor = fresh.client(c, timeout=15)
+
+    def dead():  # "last live replica": SWIM must have declared the others Dead first
+        nodes = {n['name']: n['swim'] for n in survivor.json_ok('GET', '/v1/status')['nodes']}
+        return nodes[a] == nodes[b] == 'Dead'
+    wait_for(dead, fresh.doc['timeouts']['swim_dead_s'] + 10, what='%s and %s Dead' % (a, b))
     refused = survivor.delete('/v1/nodes/%s' % c, timeout=30)
     assert refused.status == 409 and refused.error_code == 'refused_needs_confirmation', refused
     assert refused.json['error']['details']['confirm_field'] == 'confirm_last_replica'

@@ -104,9 +104,12 @@ def test_killing_a_site_majority_refuses_writes_with_no_quorum(fresh, seed):
         op = history.ops[-1]
         return outcomes == ['fail'] and op['error'] == 'no_quorum'
     wait_for(refused, 30, interval=0.5, what='a write refused with no_quorum')
-    status = remaining.json_ok('GET', '/v1/status')
-    row = next(s for s in status['sites'] if s['name'] == site)
-    assert row['state'] != 'Normal' and row['shards_without_quorum']
+
+    def degraded():  # SWIM needs its suspicion timeout to see the dead nodes
+        status = remaining.json_ok('GET', '/v1/status')
+        row = next(s for s in status['sites'] if s['name'] == site)
+        return row if row['state'] != 'Normal' and row['shards_without_quorum'] else None
+    wait_for(degraded, fresh.doc['timeouts']['swim_dead_s'] + 10, what='site %s Degraded' % site)
 
     for victim in victims:
         fresh.cluster.start(victim)
@@ -205,12 +208,6 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     assert result['valid'], '%s (history %s)' % (explain(result), path)
 
 
-def _sample_for(sampler, times, interval):
-    for unused in range(times):
-        sampler.sample()
-        time.sleep(interval)
-
-
 def test_per_key_linearizability_through_a_leader_kill_and_an_isolation(fresh, seed):
     site = _site(fresh)
     nodes = fresh.nodes(site)
@@ -220,24 +217,24 @@ def test_per_key_linearizability_through_a_leader_kill_and_an_isolation(fresh, s
     sampler = RaftSampler(fresh, site)
     workers = RegisterWorkers(clients, history, keys, seed=seed, timeout=3).start(4)
     try:
-        _sample_for(sampler, 10, 0.2)
+        sampler.sample_for(2.0)
         table = shard_table(clients[0], site)
         victim = _busiest_leader(clients[0], site)[0]
         history.mark('kill', node=victim, pid=fresh.cluster.kill(victim))
-        _sample_for(sampler, 10, 0.2)
+        sampler.sample_for(2.0)
         fresh.cluster.start(victim)
         history.mark('restart', node=victim)
         wait_for(lambda: all_led(clients[-1], site), 30, what='every shard led again')
         isolated = leaders(clients[0], site)[min(shard for (unused, shard) in table)]
         fresh.cluster.isolate(isolated)
         history.mark('isolate', node=isolated)
-        _sample_for(sampler, 12, 0.25)
+        sampler.sample_for(4.0)
         counters = fresh.cluster.counters()
         fresh.cluster.heal()
         history.mark('heal', counters=counters)
         heal_at = time.monotonic() - sampler.t0
         assert counters['packets'] > 0 and counters['tcp_packets'] > 0, counters
-        _sample_for(sampler, 10, 0.3)
+        sampler.sample_for(4.0)
     finally:
         workers.finish()
     path = save_history(history, 'linearizability')

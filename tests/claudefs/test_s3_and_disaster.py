@@ -9,7 +9,8 @@ import pytest
 from cfs_helpers import all_led, health, save_history, save_json, wait_for
 from cfscheck.history import History
 from cfscheck.setcheck import check_set, explain
-from cfscheck.workload import Files
+from cfscheck.workload import Files, write_file
+from cfsemu import procs
 
 pytestmark = pytest.mark.claudefs
 
@@ -21,6 +22,13 @@ def _queue(client):
 def _drained(client):
     queue = _queue(client)
     return queue if queue['depth'] == 0 else None
+
+
+def _archived(client, site_nodes):
+    """Blobs uploaded and the journal archived: a total loss now loses nothing acknowledged."""
+    queue = _queue(client)
+    pending = [n.get('journal_pending') for n in queue['nodes'] if n['node'] in site_nodes]
+    return queue if queue['depth'] == 0 and pending and all(p == 0 for p in pending) else None
 
 
 def _objects(directory):
@@ -50,23 +58,35 @@ def test_s3_outage_queues_switches_modes_and_drains_to_the_backup(cluster_factor
     primary = next(e for e in s3['endpoints'] if e['name'] == 'primary')
     assert primary['reachable'] is False
 
-    depths, modes, errors = [], [], []
-    for unused in range(60):
+    depths, modes, errors, acked_modes = [], [], [], []
+    for unused in range(80):
         outcome = files.write(client, 1, process=1, timeout=10)[0]
-        if outcome != 'ok':
-            errors.append(history.ops[-1]['error'])
+        op = history.ops[-1]
+        if outcome == 'ok':
+            acked_modes.append(op['output'].get('mode'))
+        else:
+            errors.append(op['error'])
         queue = _queue(client)
         depths.append(queue['depth'])
         modes.append(queue['mode'])
-        if queue['mode'] == 'enospc' or 'enospc' in errors:
+        if errors.count('s3_unavailable') >= 2:
             break
+    # 100% of the quota: a write that cannot fit on flash any more is refused with ENOSPC.
+    quota = fresh.doc['flash']['quota_bytes']
+    big = 's3/%d/too-big' % seed
+    outcome, response = write_file(client, history, 1, big, b'z' * (quota // 2), timeout=10)
     save_json('s3-outage-seed%d.json' % seed, {'depths': depths, 'modes': modes,
-                                               'errors': errors})
+                                               'errors': errors, 'acked_modes': acked_modes,
+                                               'big_write': repr(response)})
     assert max(depths) > depths[0] >= 1, depths  # the queue grew while S3 was down
     assert 'write-through' in modes, modes  # the high watermark switched the mode
-    assert modes.index('write-through') > 0 and modes[0] == 'write-back'
-    assert set(errors) <= {'s3_unavailable', 'enospc', 'timeout'}, errors
-    assert 'enospc' in modes or 'enospc' in errors, (modes, errors)  # 100% of the quota
+    assert modes[0] == 'write-back'
+    # in write-through a write waits for S3, which is down: refused, never acknowledged
+    assert 'write-through' not in acked_modes, acked_modes
+    assert errors and set(errors) <= {'s3_unavailable', 'timeout', 'not_leader', 'enospc'}, \
+        errors
+    assert outcome == 'fail' and response.status == 507 and response.error_code == 'enospc', \
+        response
 
     switched = client.json_ok('POST', '/v1/s3/failover', {'target': 'backup'}, timeout=30)
     assert switched['changed'] and switched['target'] == 'backup'
@@ -100,7 +120,8 @@ def test_destroyed_cluster_comes_back_from_snapshot_and_journal(fresh, seed):
     time.sleep(0.05)
     after = Files(history, 'dr/%d/after' % seed, seed=seed + 1)
     assert after.write(client, 6, process=1).count('ok') == 6
-    wait_for(lambda: _drained(client), 30, what='uploads (blobs and journal) after it')
+    wait_for(lambda: _archived(client, fresh.nodes(site)), 30, interval=0.3,
+             what='blobs uploaded and journal archived (journal_pending 0) after it')
     config = client.json_ok('GET', '/v1/config/export')
 
     pids = [fresh.cluster.pid(n) for n in fresh.nodes()]
@@ -108,7 +129,7 @@ def test_destroyed_cluster_comes_back_from_snapshot_and_journal(fresh, seed):
     history.mark('destroy')
     assert not any(health(fresh).values())
     assert not any(os.path.exists(fresh.doc['nodes'][n]['dir']) for n in fresh.nodes())
-    assert all(not os.path.exists('/proc/%d' % p) for p in pids if p)
+    assert not any(procs.alive(p) for p in pids)
 
     for node in fresh.nodes():  # new, empty machines under the same names
         fresh.cluster.start(node, wait=False)

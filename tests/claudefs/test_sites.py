@@ -83,26 +83,28 @@ def test_partition_with_writes_on_both_sides_records_conflicts_on_heal(fresh, se
 
     def recorded():
         listed = a.json_ok('GET', '/v1/conflicts')['conflicts']
-        paths = {c['path']: c for c in listed}
-        return paths if {x, y} <= set(paths) else None
-    conflicts = wait_for(recorded, 30, what='conflicts for both files recorded')
-    save_json('conflicts-seed%d.json' % seed, conflicts)
-    for path, conflict in conflicts.items():
+        return listed if {x, y} <= {c['path'] for c in listed} else None
+    listed = wait_for(recorded, 30, what='conflicts for both files recorded')
+    save_json('conflicts-seed%d.json' % seed, listed)
+    conflicts = {}
+    for conflict in listed:  # each site may report the same divergence: they must agree
         assert set(conflict['sites']) == {site_a, site_b}, conflict
         expected = _lww_winner(conflict)
         if expected is None:
             assert conflict['type'] == 'ManualResolutionRequired' and conflict['winner'] is None
-        elif conflict['resolved']:
-            assert conflict['type'] in ('LwwResolved', 'SplitBrain')
+        else:
+            assert conflict['type'] in ('LwwResolved', 'SplitBrain'), conflict
             assert conflict['winner'] == expected, conflict
+        same = conflicts.setdefault(conflict['path'], conflict)
+        assert (same['inode'], same['winner']) == (conflict['inode'], conflict['winner'])
     assert _lww_winner(conflicts[x]) == site_b and _lww_winner(conflicts[y]) == site_a
 
     # A manual choice for y (the LWW loser) is honoured; LWW settles the rest.
     manual = a.json_ok('POST', '/v1/conflicts/resolve', {
         'strategy': 'manual', 'choices': [{'inode': conflicts[y]['inode'], 'winner': site_b}]},
         timeout=30)
-    assert [c['path'] for c in manual['resolved']] == [y]
-    assert manual['resolved'][0]['winner'] == site_b
+    assert {c['path'] for c in manual['resolved']} == {y}
+    assert {c['winner'] for c in manual['resolved']} == {site_b}
     lww = a.json_ok('POST', '/v1/conflicts/resolve', {'strategy': 'last-write-wins'},
                     timeout=30)
     assert lww['unresolved'] == 0

@@ -41,9 +41,17 @@ def write_file(client, history, process, name, content, timeout=5.0, op_id=None)
     return op['outcome'], response
 
 
-def read_file(client, name, timeout=5.0):
-    """(content or None when absent, the response)."""
-    response = client.call('GET', file_path(name), timeout=timeout)
+def read_file(client, name, timeout=5.0, retry_for=0.0):
+    """(content or None when absent, the response).  ``retry_for`` seconds: retry answers the
+    contract marks retryable (an election in progress), as a client following it would."""
+    deadline = time.monotonic() + retry_for
+    while True:
+        response = client.call('GET', file_path(name), timeout=timeout)
+        retryable = isinstance(response.json, dict) and \
+            (response.json.get('error') or {}).get('retryable')
+        if response.ok or not retryable or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     if response.status == 404:
         return None, response
     if not response.ok:
@@ -55,10 +63,22 @@ def read_file(client, name, timeout=5.0):
     return response.raw, response
 
 
-def list_files(client, prefix):
-    response = client.call('GET', '/v1/files?prefix=' + urllib.parse.quote(prefix))
+def list_files(client, prefix, retry_for=15.0):
+    deadline = time.monotonic() + retry_for
+    while True:
+        response = client.call('GET', '/v1/files?prefix=' + urllib.parse.quote(prefix))
+        retryable = isinstance(response.json, dict) and \
+            (response.json.get('error') or {}).get('retryable')
+        partial = response.ok and (response.json or {}).get('unavailable_shards')
+        if (response.ok and not partial) or (not response.ok and not retryable) or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     if not response.ok:
         raise AssertionError('listing %s failed: %r' % (prefix, response))
+    if response.json.get('unavailable_shards'):  # a partial list must not count as a loss
+        raise AssertionError('listing %s: shards %s unavailable' % (
+            prefix, response.json['unavailable_shards']))
     body = response.json
     return body.get('files', body) if isinstance(body, dict) else body
 
@@ -102,7 +122,7 @@ class Files:
         """Read back (acknowledged) files: {'intact': n, 'missing': [...], 'corrupt': [...]}."""
         result = {'intact': 0, 'missing': [], 'corrupt': []}
         for name in names if names is not None else self.acknowledged():
-            data, _ = read_file(client, name)
+            data, unused = read_file(client, name, retry_for=15.0)
             if data is None:
                 result['missing'].append(name)
             elif sha256(data) != self.expected.get(name):

@@ -18,6 +18,7 @@ import sys
 import time
 
 from cfsemu import adminhttp, procs, s3servers, topology
+from cfsemu.faults import FaultsMixin
 from cfsemu.netfault import Firewall
 
 LAB = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,7 +33,11 @@ def node_module():
     return os.environ.get('CFSEMU_NODE_MODULE', 'cfsemu.node')
 
 
-class Cluster:
+class Cluster(FaultsMixin):
+    """One emulator instance: its processes (here) and its faults (``FaultsMixin``)."""
+
+    error = None  # set below: ClusterError, for the mixin
+
     def __init__(self, state_dir):
         self.state_dir = os.path.abspath(state_dir)
         self.doc = topology.load(self.state_dir)
@@ -184,28 +189,6 @@ class Cluster:
     def admin(self, node):
         return adminhttp.Admin(topology.node_endpoint(self.doc, node), self.doc['admin_token'])
 
-    def add_node(self, name, site, wait=True):
-        """A new machine: a node not in cluster.json yet, on the site's next free address.
-
-        Only the process is started; joining the cluster is the API's nodeAdd (with the
-        address returned here), as it would be for a real new server."""
-        if name in self.doc['nodes']:
-            raise ClusterError('node %s already exists (address %s)'
-                               % (name, self.doc['nodes'][name]['address']))
-        if site not in self.doc['sites']:
-            raise ClusterError('no site %r (sites: %s)' % (site, ', '.join(self.doc['sites'])))
-        if not name or not all(c.isalnum() or c in '-_' for c in name):
-            raise ClusterError('a node name is letters, digits, - and _ only: %r' % name)
-        prefix = '127.%d.%d.' % (self.doc['net'], sorted(self.doc['sites']).index(site) + 1)
-        used = {spec['address'] for spec in self.doc['nodes'].values()}
-        host = next(h for h in range(1, 255) if prefix + str(h) not in used)
-        self.doc['nodes'][name] = {'site': site, 'address': prefix + str(host),
-                                   'dir': os.path.join(self.state_dir, 'nodes', name)}
-        self.doc['sites'][site]['nodes'].append(name)
-        topology.write(self.doc, self.cluster_json)
-        pid = self.start(name, wait=wait)
-        return {'node': name, 'site': site, 'address': prefix + str(host), 'pid': pid}
-
     def kill(self, node):
         """SIGKILL the node; returns its pid once it is gone."""
         pid = self.pid(node)
@@ -221,69 +204,6 @@ class Cluster:
         if self.running(node):
             procs.terminate(pid, self._marker(node), timeout)
         return pid
-
-    def wipe(self, node):
-        """Delete a stopped node's disk (its whole data directory but the log)."""
-        if self.running(node):
-            raise ClusterError('node %s is running: stop or kill it before wiping its disk'
-                               % node)
-        node_dir = self.node_dir(node)
-        try:
-            from cfsemu import disk  # the node agent's own layout knowledge
-            wiped = disk.wipe(node_dir)
-        except ImportError:
-            wiped = None
-        for name in ('flash', 'meta', 'raft'):
-            shutil.rmtree(os.path.join(node_dir, name), ignore_errors=True)
-        return wiped
-
-    def corrupt(self, node, records=1, seed=0):
-        from cfsemu import disk
-        return disk.corrupt_metadata(self.node_dir(node), records, seed)
-
-    # ---------------------------------------------------------------- network
-    def addresses(self, nodes):
-        return [self.doc['nodes'][n]['address'] for n in nodes]
-
-    def partition(self, site):
-        if site not in self.doc['sites']:
-            raise ClusterError('no site %r (sites: %s)' % (site, ', '.join(self.doc['sites'])))
-        inside = self.doc['sites'][site]['nodes']
-        outside = [n for n in self.doc['nodes'] if n not in inside]
-        self.firewall.apply(self.addresses(inside), self.addresses(outside))
-        return self._fault('partition', site=site, side_a=inside, side_b=outside)
-
-    def isolate(self, node):
-        self._check_node(node)
-        others = [n for n in self.doc['nodes'] if n != node]
-        self.firewall.apply(self.addresses([node]), self.addresses(others))
-        return self._fault('isolate', node=node, side_a=[node], side_b=others)
-
-    def heal(self):
-        self.firewall.heal()
-        return self._fault('heal')
-
-    def counters(self):
-        return self.firewall.counters()
-
-    def _fault(self, name, **fields):
-        record = dict(fields, fault=name, time=time.time())
-        with open(os.path.join(self.state_dir, 'faults.jsonl'), 'a') as handle:
-            handle.write(json.dumps(record) + '\n')
-        return record
-
-    # ---------------------------------------------------------------- S3
-    def s3_stop(self, role):
-        self._check_role(role)
-        return s3servers.stop(self.doc, role)
-
-    def s3_start(self, role):
-        self._check_role(role)
-        return s3servers.start(self.doc, role)
-
-    def _check_role(self, role):
-        if role not in ('primary', 'backup'):
-            raise ClusterError('S3 endpoint must be primary or backup, not %r' % role)
 
     # ---------------------------------------------------------------- whole cluster
     def status(self):
@@ -354,6 +274,9 @@ def free_net(start=90, stop=140):
         if not _registered(net) and not net_in_use(net):
             return net
     raise ClusterError('no free 127.X.0.0/16 between %d and %d' % (start, stop))
+
+
+Cluster.error = ClusterError
 
 
 # -------------------------------------------------------------------- registry and gc
