@@ -136,8 +136,8 @@ def test_node_and_cluster_commands(server):
     assert run(server, 'node', 'add', '--node', 'a4', '--replaces', 'a2') == 0
     assert server.requests[-1]['json'] == {'name': 'a4', 'replaces': 'a2'}
     assert run(server, 'admin', 'node-remove', 'a2', '--confirm-last-replica') == 0
-    assert (server.requests[-1]['method'], server.requests[-1]['path']) == ('DELETE',
-                                                                           '/v1/nodes/a2')
+    last = server.requests[-1]
+    assert (last['method'], last['path']) == ('DELETE', '/v1/nodes/a2')
     assert server.requests[-1]['json'] == {'confirm_last_replica': True}
     assert run(server, 'cluster', 'init', '--bootstrap-node', 'a1', '--cluster-name', 'dr') == 0
     assert server.requests[-1]['json'] == {'cluster_name': 'dr', 'bootstrap_node': 'a1'}
