@@ -121,8 +121,8 @@ def test_leader_transfer_moves_leadership_off_a_node(fresh, run_module):
     assert not again.failed and not again['changed']
 
 
-def test_metadata_check_repair_snapshot_and_live_restore_refusal(fresh, run_module, seed,
-                                                                   tmp_path):
+def test_metadata_check_repair_snapshot_and_live_restore_refusal(
+        fresh, run_module, seed, tmp_path):
     from cfscheck.history import History
     from cfscheck.workload import Files
 

@@ -41,9 +41,9 @@ def test_metadata_corruption_repaired_by_the_playbook(fresh, seed, tmp_path):
     assert files.verify(em.client('a2'))['intact'] == 30
     report = run.report()
     assert report['scenario'] == 'cfs-metadata'
+    seconds = time.monotonic() - started
     print('metadata corruption (%d problems on a2): repaired and verified in %.1f s (RTO 1 h, '
-          'target here 5 min); phases: %s' % (len(found), time.monotonic() - started,
-                                                phase_lines(report)))
+          'target here 5 min); phases: %s' % (len(found), seconds, phase_lines(report)))
 
     again = run_playbook('cfs-restore-metadata.yml', em, {
         'claudefs_manifest': manifest, 'claudefs_metadata_allow_repair': True})

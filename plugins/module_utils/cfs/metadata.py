@@ -198,9 +198,9 @@ class MetadataManager:
         return self._result(bool(restored.get('changed', True)), **extra)
 
     def replay(self, from_seq, from_time, until_time, source):
-        body = dict((k, v) for k, v in (('from_seq', from_seq), ('from_time', from_time),
-                                         ('until_time', until_time), ('source', source))
-                    if v is not None)
+        given = (('from_seq', from_seq), ('from_time', from_time), ('until_time', until_time),
+                 ('source', source))
+        body = dict((k, v) for k, v in given if v is not None)
         self.plan.add('POST /v1/metadata/replay-journal %s' % json.dumps(body, sort_keys=True),
                       action=lambda: self.client.call('journalReplay', body=body))
         if self.check_mode:
