@@ -143,7 +143,7 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     def writer(n):
         c = fresh.client(nodes[n % 3], timeout=3)
         while not stop.is_set():
-            files.write(c, 1, process=10 + n, timeout=3)
+            files.write(c, 1, process=10 + n, timeout=3, election_wait=0)
     threads = [threading.Thread(target=writer, args=(n,), daemon=True) for n in range(2)]
     for t in threads:
         t.start()
