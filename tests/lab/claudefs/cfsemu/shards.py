@@ -106,12 +106,22 @@ class ShardGroups:
                 threading.Thread(target=self._seed, args=(shard, epoch, sm, current[2], seed),
                                  daemon=True).start()
 
-    def may_campaign(self, others):
-        """A majority of the group (self included) heard over SWIM within ~3 intervals."""
-        window = 3.0 * self.node.swim.interval
-        heard = 1 + sum(1 for other in others
-                        if self.node.swim.heard_within(self.node.node_of_addr(other), window))
-        return heard * 2 > len(others) + 1
+    def may_campaign(self, sm):
+        """A majority of the group (self included) heard over SWIM within ~3 intervals, and
+        none of them gossiping that it leads this shard at this epoch."""
+        swim = self.node.swim
+        window = 3.0 * swim.interval
+        epoch = self.epoch(sm.shard)
+        heard = 1
+        for other in sm.otherNodes:
+            member = self.node.node_of_addr(other)
+            if not swim.heard_within(member, window):
+                continue
+            heard += 1
+            view = swim.views.get(member, {}).get(str(sm.shard))
+            if view and view[5] == 2 and view[4] == epoch:
+                return False      # a live leader exists: wait for its heartbeats
+        return heard * 2 > len(sm.otherNodes) + 1
 
     def _destroy(self, shard):
         _epoch, _members, sm = self.groups.pop(shard)

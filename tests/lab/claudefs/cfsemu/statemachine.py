@@ -43,13 +43,16 @@ class ShardSM(SyncObj):
         super().__init__(self_addr, others, conf)
 
     def _SyncObj__connectedToAnyone(self):  # pylint: disable=invalid-name
-        """Stand for election only while SWIM hears a majority of the group (a PreVote
-        substitute): an isolated member does not inflate its term and disrupt the group when
-        the partition heals.  Overrides pysyncobj's private check of the same (mangled) name."""
+        """Stand for election only while SWIM hears a majority of the group and no member
+        heard within the window gossips that it leads (a PreVote substitute): an isolated or
+        restarted member does not inflate its term and disrupt a working group.  Overrides
+        pysyncobj's private check of the same (mangled) name."""
         connected = SyncObj._SyncObj__connectedToAnyone(self)  # pylint: disable=no-member
         if not connected or self.may_campaign is None:
             return connected
-        return self.may_campaign(self.otherNodes)
+        if getattr(self, '_SyncObj__transferInProgress', False):
+            return True       # the leader itself asked for this election (TimeoutNow)
+        return self.may_campaign(self)
 
     # ---- helpers (not replicated) -------------------------------------------------------
     def _log(self, op, record):
