@@ -80,8 +80,9 @@ PYSYNCOBJ_ROLES = {0: 'Follower', 1: 'Candidate', 2: 'Leader'}
 class RaftSampler:
     """Samples every member's own raft view of a site's shards into Raft-invariant samples.
 
-    raftDebug answers with each member's raw view (the emulator: pysyncobj's getStatus();
-    ``state`` 0/1/2, ``leader`` as a Raft address); the sampler keeps, per shard, each
+    raftDebug answers with each member's raw view (the emulator: pysyncobj's getStatus() plus
+    ``role`` and ``leader`` by name; older nodes: ``state`` 0/1/2 and ``leader`` as a Raft
+    address, both understood here); the sampler keeps, per shard, each
     member's report (observer = that member), stamped with the member's process id so that
     restarts are told apart (Raft's commitIndex is volatile across them)."""
 
@@ -123,14 +124,16 @@ class RaftSampler:
             if not view.get('reachable') or 'raft_term' not in raw:
                 continue
             leader = raw.get('leader')
+            if leader and leader not in self.emulator.doc['nodes']:  # a Raft address
+                leader = by_address.get(str(leader).rsplit(':', 1)[0])
             self.samples.append({
                 'time': now, 'observer': view['node'],
                 # a restart is a new process: the supervisor knows its pid
                 'incarnation': self.emulator.cluster.pid(view['node']),
                 'site': self.site, 'shard': shard, 'epoch': body.get('epoch', 0),
                 'term': raw['raft_term'],
-                'leader': by_address.get(str(leader).rsplit(':', 1)[0]) if leader else None,
-                'role': PYSYNCOBJ_ROLES.get(raw.get('state')),
+                'leader': leader or None,
+                'role': raw.get('role') or PYSYNCOBJ_ROLES.get(raw.get('state')),
                 'commit_index': raw.get('commit_idx')})
 
     def sample_for(self, seconds, interval=0.2):

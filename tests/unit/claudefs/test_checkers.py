@@ -132,7 +132,8 @@ def test_raft_old_leader_fenced_after_heal():
               S(5, 'a3', 4, 'a2', 12, 'Follower')]
     healed = [S(20, 'a1', 4, 'a2', 12, 'Follower'), S(20, 'a2', 4, 'a2', 13, 'Leader'),
               S(20, 'a3', 4, 'a2', 13, 'Follower')]
-    assert raftinv.check(before + during + healed, heals=[10], grace=5)['valid'] is True
+    result = raftinv.check(before + during + healed, heals=[10], grace=5)
+    assert result['valid'] is True and result['leader_claims'] == 8
     stale = [S(20, 'a1', 3, 'a1', 10, 'Leader'), S(20, 'a2', 4, 'a2', 13, 'Leader')]
     result = raftinv.check(before + during + stale, heals=[10], grace=5)
     assert result['valid'] is False

@@ -105,4 +105,6 @@ def check(samples, heals=(), grace=0.0):
     violations = leader_uniqueness(samples) + commit_monotonic(samples)
     for heal_time in heals:
         violations += fenced_after_heal(samples, heal_time, grace)
-    return {'valid': not violations, 'violations': violations, 'samples': len(samples)}
+    claims = sum(1 for s in samples if s.get('leader') and s.get('term') is not None)
+    return {'valid': not violations, 'violations': violations, 'samples': len(samples),
+            'leader_claims': claims}
