@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from cfs_helpers import (RaftSampler, all_led, health, leaders, save_history, save_json,
-                         shard_table, wait_for)
+from cfs_helpers import (RaftSampler, all_led, assert_healthy, health, leaders, save_history,
+                         save_json, shard_table, wait_for)
 from cfscheck.history import History
 from cfscheck.linearizability import check_registers
 from cfscheck.setcheck import check_set, explain
@@ -118,6 +118,7 @@ def test_killing_a_site_majority_refuses_writes_with_no_quorum(fresh, seed):
     wait_for(lambda: all_led(client, site), 30, what='quorum back after restarting')
     assert files.write(client, 3, process=3).count('ok') == 3
     _judge(files, client, 'majority-loss')
+    assert_healthy(fresh, 'after the restart')
 
 
 def _survivor_plan(client, site, survivor):
@@ -143,7 +144,7 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     def writer(n):
         c = fresh.client(nodes[n % 3], timeout=3)
         while not stop.is_set():
-            files.write(c, 1, process=10 + n, timeout=3)
+            files.write(c, 1, process=10 + n, timeout=3, election_wait=0)
     threads = [threading.Thread(target=writer, args=(n,), daemon=True) for n in range(2)]
     for t in threads:
         t.start()
@@ -208,6 +209,18 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     path = save_history(history, 'force-leader')
     assert result['valid'], '%s (history %s)' % (explain(result), path)
 
+    # The old members come back: fenced by the new epoch, they lead nothing and lose nothing.
+    new_epochs = {s['shard']: s['epoch'] for s in applied['shards']}
+    for victim in victims:
+        fresh.cluster.start(victim)
+    assert_healthy(fresh, 'after the old members restarted')
+    time.sleep(2.0)
+    table = shard_table(remaining, site)
+    for (unused, shard), status in table.items():
+        if shard in new_epochs:
+            assert status['epoch'] == new_epochs[shard] and status['leader'] == survivor, status
+    assert files.verify(remaining, sorted(before_failure))['intact'] == len(before_failure)
+
 
 def test_per_key_linearizability_through_a_leader_kill_and_an_isolation(fresh, seed):
     site = _site(fresh)
@@ -238,6 +251,7 @@ def test_per_key_linearizability_through_a_leader_kill_and_an_isolation(fresh, s
         sampler.sample_for(4.0)
     finally:
         workers.finish()
+    assert_healthy(fresh, 'after the kill and the isolation')
     path = save_history(history, 'linearizability')
     result = check_registers(history.ops)
     summary = history.summary()

@@ -97,12 +97,22 @@ class Files:
         n = self.rng.randint(*self.size)
         return ('%s\n' % name).encode() + self.rng.randbytes(n)
 
-    def write(self, client, count, process=0, timeout=5.0):
+    def write(self, client, count, process=0, timeout=5.0, election_wait=10.0):
+        """Write ``count`` new files.  A ``not_leader`` refusal (an election in progress: the
+        contract's retryable, definite refusal) is retried for ``election_wait`` seconds, as a
+        client following the contract does; each attempt is its own op in the history."""
         outcomes = []
-        for _ in range(count):
+        for unused in range(count):
             name = self.prefix + self.history.unique_value('f')
             data = self.content(name)
-            outcome, _ = write_file(client, self.history, process, name, data, timeout)
+            deadline = time.monotonic() + election_wait
+            while True:
+                outcome, response = write_file(client, self.history, process, name, data,
+                                               timeout)
+                refused_by_election = response is not None and response.error_code == 'not_leader'
+                if outcome != 'fail' or not refused_by_election or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
             if outcome in ('ok', 'unknown'):
                 self.expected[name] = sha256(data)
             outcomes.append(outcome)

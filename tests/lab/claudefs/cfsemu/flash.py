@@ -3,8 +3,9 @@
 ``flash/blobs/<sha256>`` holds content; ``flash/uploaded/<target>/<sha256>`` marks a blob the
 named S3 endpoint has.  The upload queue is every blob on flash not yet marked for the current
 target, so an s3-failover re-queues (and drains to the backup) everything still on flash.
-Blobs are evicted, oldest first, only once uploaded to the current target and only while flash
-use is above the evict watermark.  Write modes from flash use over the quota: write-back below
+What the current target has is mirrored to the other endpoint in the background (the backup is
+a replica), and blobs are evicted, oldest first, only once every endpoint has them and only
+while flash use is above the evict watermark.  Write modes from flash use over the quota: write-back below
 the high watermark, write-through from it, ENOSPC when a write would pass 100%.
 """
 
@@ -36,6 +37,7 @@ class Flash:
         self.uploaded_total = 0
         self.last_success = None
         self.last_error = None
+        self.down = set()           # endpoints whose last upload attempt failed
         self.stopping = threading.Event()
         self.kick = threading.Event()
 
@@ -141,19 +143,47 @@ class Flash:
                 'uploaded_total': self.uploaded_total,
                 'journal_pending': journal}
 
+    def endpoints(self):
+        return sorted(n for n, spec in self.cluster.s3_endpoints().items()
+                      if isinstance(spec, dict))
+
     def evict(self, need=0):
-        """Drop uploaded blobs, oldest first, down to the evict watermark (or to fit ``need``)."""
+        """Drop blobs the S3 endpoints have, oldest first, down to the evict watermark (or to
+        fit ``need``).  The backup endpoint is a replica: while it answers, a blob only on the
+        primary stays on flash, so an s3-failover does not strand data on an endpoint that
+        then goes down.  An endpoint that does not answer does not hold eviction back."""
         limit = float(self.cluster.flash['evict_watermark']) * self.quota
         target = self.target()
         with self.lock:
-            marks = self._marks(target)
+            # on the current target, and on every other endpoint that answers
+            keep_for = [n for n in self.endpoints() if n != target and n not in self.down]
+            evictable = set(self._marks(target))
+            for name in keep_for:
+                evictable &= self._marks(name)
             candidates = sorted((os.path.getmtime(os.path.join(self.blob_dir, sha)), sha)
-                                for sha in self.sizes if sha in marks)
+                                for sha in self.sizes if sha in evictable)
         for _mtime, sha in candidates:
             used = self.used()
             if used <= limit and used + need <= self.quota:
                 break
             self.drop(sha)
+
+    def mirror(self):
+        """Copy what the current target has to the other endpoints (best effort)."""
+        target = self.target()
+        for name in self.endpoints():
+            if name == target:
+                continue
+            with self.lock:
+                todo = [sha for sha in self.sizes if sha in self._marks(target)
+                        and sha not in self._marks(name)]
+            for sha in todo:
+                if self.stopping.is_set():
+                    return
+                try:
+                    self.upload(sha, name, timeout=1.0)
+                except ApiError:
+                    break
 
     # ---- uploads ---------------------------------------------------------------------
     def upload(self, sha, target=None, timeout=2.0):
@@ -168,9 +198,12 @@ class Flash:
                 self.uploaded_total += 1
         except s3.S3Error as exc:
             self.last_error = str(exc)
+            self.down.add(target)
             raise ApiError('s3_unavailable', 'S3 %s: %s' % (target, exc), target=target)
         self.mark_uploaded(sha, target)
-        self.last_success = time.time()
+        self.down.discard(target)
+        if target == self.target():
+            self.last_success = time.time()
         return True
 
     def upload_loop(self):
@@ -187,6 +220,7 @@ class Flash:
                     failed = True
                     break
             if not failed:
+                self.mirror()
                 self.evict()
             else:
                 self.stopping.wait(0.5)

@@ -50,6 +50,8 @@ class ShardSM(SyncObj):
         connected = SyncObj._SyncObj__connectedToAnyone(self)  # pylint: disable=no-member
         if not connected or self.may_campaign is None:
             return connected
+        if getattr(self, '_SyncObj__transferInProgress', False):
+            return True       # the leader itself asked for this election (TimeoutNow)
         return self.may_campaign(self)
 
     # ---- helpers (not replicated) -------------------------------------------------------
