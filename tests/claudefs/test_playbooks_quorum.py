@@ -6,6 +6,7 @@ runbook's majority quorum loss).  Then, as an operator would:
 
 1. the playbook without the gate fails, names ``claudefs_quorum_allow_data_loss`` and the
    loss, and changes nothing (same epochs and members, the same shards without quorum);
+   with the gate but ``--check`` it shows the plan and still changes nothing;
 2. with the gate it force-leads from the survivor, two new nodes replace the dead ones, and
    it verifies quorum, three members per shard and every file's checksum;
 3. a second run changes nothing;
@@ -104,6 +105,12 @@ def test_quorum_loss_recovered_by_the_playbook(fresh, seed, tmp_path):
                                 {'site': SITE, 'shards': 'all'})['shards']
         gated = dict(common, claudefs_quorum_allow_data_loss=True, claudefs_quorum_replacements=[
             {'name': 'a4', 'replaces': 'a2'}, {'name': 'a5', 'replaces': 'a3'}])
+        # --check with the gate open: the plan (force-leader, joins), and still nothing changed
+        checked = run_playbook('cfs-recover-quorum.yml', em, gated, check=True)
+        assert checked.rc == 0, checked.output[-6000:]
+        assert 'rebuild from a1' in checked.output
+        assert epochs_and_members(survivor) == before
+
         started = time.monotonic()
         run = run_playbook('cfs-recover-quorum.yml', em, gated)
         recovery_seconds = time.monotonic() - started

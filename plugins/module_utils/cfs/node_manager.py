@@ -115,9 +115,11 @@ class NodeManager:
                           'place)' % (replace, name),
                           action=lambda: self.client.call('nodeDrain', body={}, node=replace))
         if nodes.find(node_list, name) is None:
-            if not address or not site:
+            if not site or not (address or self.check_mode):
                 raise PlanningError('node %s is not in the cluster; address and site are needed '
                                     'to add it' % name)
+            # In check mode a machine not provisioned yet has no address to show.
+            address = address or '<its address once provisioned>'
             body = {'name': name, 'address': address, 'site': site}
             if replace:
                 body['replaces'] = replace
