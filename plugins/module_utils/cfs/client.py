@@ -118,6 +118,15 @@ def connection_argument_spec():
     )
 
 
+def redact(url):
+    """``url`` without ``user:password@`` - endpoints appear in results and messages."""
+    scheme, sep, rest = url.partition('://')
+    if not sep:
+        return url.rpartition('@')[2]
+    host, slash, path = rest.partition('/')
+    return '%s://%s%s%s' % (scheme, host.rpartition('@')[2], slash, path)
+
+
 def client_from_module(module):
     p = module.params
     return CfsClient(p['endpoints'], p['token'], validate_certs=p['validate_certs'],
@@ -194,12 +203,14 @@ class CfsClient:
                     status, payload = self._send(method, endpoint + path, data, raw)
                 except _Unsent as exc:
                     # Never arrived: any operation may go to the next endpoint.
-                    last = CfsApiError(UNREACHABLE, '%s: %s' % (endpoint, exc), operation=operation,
-                                       endpoint=endpoint, retryable=True)
+                    last = CfsApiError(UNREACHABLE, '%s: %s' % (redact(endpoint), exc),
+                                       operation=operation, endpoint=redact(endpoint),
+                                       retryable=True)
                     continue
                 except _MaybeSent as exc:
-                    last = CfsApiError(UNREACHABLE, '%s: %s' % (endpoint, exc), operation=operation,
-                                       endpoint=endpoint, retryable=retry_safe)
+                    last = CfsApiError(UNREACHABLE, '%s: %s' % (redact(endpoint), exc),
+                                       operation=operation, endpoint=redact(endpoint),
+                                       retryable=retry_safe)
                     if not retry_safe:
                         self._record(operation, endpoint, None, started, attempts)
                         last.api_message += (' (the request may have been applied; %s is not '
@@ -210,7 +221,7 @@ class CfsClient:
                 except _ApiFailure as exc:
                     self._record(operation, endpoint, exc.error.status, started, attempts)
                     exc.error.operation = operation
-                    exc.error.endpoint = endpoint
+                    exc.error.endpoint = redact(endpoint)
                     if exc.error.retryable and retry_safe and exc.error.code != NOT_LEADER:
                         last = exc.error
                         break  # next round, after a pause
@@ -221,14 +232,16 @@ class CfsClient:
         self._record(operation, last.endpoint if last else None, last.status if last else None,
                      started, attempts)
         if last is not None and last.code == UNREACHABLE:
+            shown = [redact(e) for e in self.endpoints]
             raise CfsApiError(UNREACHABLE, 'no endpoint answered %s after %d attempts (%s); last '
-                              'error: %s' % (operation, attempts, ', '.join(self.endpoints),
+                              'error: %s' % (operation, attempts, ', '.join(shown),
                                              last.api_message),
                               operation=operation, endpoint=last.endpoint,
-                              details={'endpoints': self.endpoints})
+                              details={'endpoints': shown})
         raise last
 
     def _record(self, operation, endpoint, status, started, attempts):
+        endpoint = redact(endpoint) if endpoint else endpoint
         self.calls.append({'operation': operation, 'endpoint': endpoint, 'status': status,
                            'attempts': attempts, 'seconds': round(time.time() - started, 3)})
 

@@ -208,3 +208,16 @@ def test_retry_table_matches_the_contract():
                 declared[op['operationId']] = (method.upper(), route, op.get('x-retry-safe'))
     for name, entry in cfs_client.OPERATIONS.items():
         assert declared[name] == entry, name
+
+
+def test_credentials_in_endpoint_urls_never_reach_results(server):
+    script, url = server((200, {}, 0))
+    secret = url.replace('http://', 'http://admin:hunter2@')
+    c = make_client([closed_port().replace('http://', 'http://u:pw-in-url@'), secret])
+    c.call('status')
+    assert 'hunter2' not in json.dumps(c.calls) and 'pw-in-url' not in json.dumps(c.calls)
+    c = make_client(['http://u:pw-in-url@127.0.0.1:9'], retries=0)
+    with pytest.raises(cfs_client.CfsApiError) as exc:
+        c.call('status')
+    assert 'pw-in-url' not in str(exc.value) and 'pw-in-url' not in json.dumps(exc.value.details)
+    assert cfs_client.redact('https://a:b@h:8443/x') == 'https://h:8443/x'
