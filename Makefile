@@ -1,6 +1,6 @@
 # Entry points.  `make test` is the test command CI calls; `make test-all` adds the long VM
 # scenarios (Molecule per role, the e2e variants) that do not fit CI's 90 minutes beside it.
-.PHONY: test test-all e2e variants quick unit sanity lint integration build claudefs lab molecule bootstrap demo clean-labs image
+.PHONY: test test-all e2e variants quick unit sanity lint integration build claudefs lab molecule bootstrap demo demo-claudefs clean-labs image
 
 test:            ## every tier, with a timing summary
 	./scripts/test.sh
@@ -22,6 +22,9 @@ image:           ## build (or find) the cached lab image
 
 demo:            ## the README's demo: break the lab train server's OS disk and recover it
 	./scripts/demo.sh
+
+demo-claudefs:   ## ClaudeFS emulator: a site loses its majority, cfs-recover-quorum.yml recovers it
+	./scripts/bootstrap.sh && .venv/bin/python scripts/demo_claudefs.py
 
 clean-labs:      ## stop and remove every lab VM on this machine
 	python3 tests/lab/labctl.py gc --all

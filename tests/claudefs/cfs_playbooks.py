@@ -74,6 +74,24 @@ def phase_lines(report):
                      for p in (report or {}).get('phases', []))
 
 
+def reap_added_nodes(emulator):
+    """Stop the nodes a playbook added (``cfsemu add-node``) before the fixture's ``down``.
+
+    The fixture's cluster object read cluster.json before those nodes existed, so its
+    ``down`` would leave them running; a fresh read of cluster.json knows them.
+    """
+    import signal
+    from cfsemu import supervisor
+    if not os.path.exists(os.path.join(emulator.state_dir, 'cluster.json')):
+        return {}
+    current = supervisor.Cluster(emulator.state_dir)
+    added = [n for n in current.doc['nodes'] if n not in emulator.doc['nodes']]
+    for node in added:
+        if current.running(node):
+            current.stop(node)
+    return dict((n, not current.running(n)) for n in added)
+
+
 def write_manifest(path, expected):
     """The checksum manifest the verify role reads: ``{path: sha256}`` as JSON."""
     with open(path, 'w') as f:

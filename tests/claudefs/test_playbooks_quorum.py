@@ -25,9 +25,16 @@ from cfscheck.history import History
 from cfscheck.workload import Files, list_files, write_file
 
 from cfs_helpers import shard_table, wait_for
-from cfs_playbooks import phase_lines, run_playbook, write_manifest
+from cfs_playbooks import phase_lines, reap_added_nodes, run_playbook, write_manifest
 
 pytestmark = pytest.mark.claudefs
+
+
+@pytest.fixture
+def emu(fresh):
+    """``fresh``, plus the nodes the playbook added stopped at the end (before its down)."""
+    yield fresh
+    assert all(reap_added_nodes(fresh).values()), 'a node the playbook added is still running'
 
 SITE = 'site-a'
 
@@ -72,8 +79,8 @@ def predicted_lost_files(history, plan):
     return out
 
 
-def test_quorum_loss_recovered_by_the_playbook(fresh, seed, tmp_path):
-    em = fresh
+def test_quorum_loss_recovered_by_the_playbook(emu, seed, tmp_path):
+    em = emu
     survivor = em.client('a1')
     history = History(seed=seed, meta={'test': 'playbook cfs-recover-quorum'})
     files = Files(history, 'dr/quorum', seed=seed)

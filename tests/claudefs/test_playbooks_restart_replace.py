@@ -13,9 +13,16 @@ from cfscheck.history import History
 from cfscheck.workload import Files
 
 from cfs_helpers import shard_table, wait_for
-from cfs_playbooks import phase_lines, run_playbook, write_manifest
+from cfs_playbooks import phase_lines, reap_added_nodes, run_playbook, write_manifest
 
 pytestmark = pytest.mark.claudefs
+
+
+@pytest.fixture
+def emu(fresh):
+    """``fresh``, plus the nodes the playbook added stopped at the end (before its down)."""
+    yield fresh
+    assert all(reap_added_nodes(fresh).values()), 'a node the playbook added is still running'
 
 
 def site_a(em, node='a1'):
@@ -23,8 +30,8 @@ def site_a(em, node='a1'):
             if site == 'site-a'}
 
 
-def test_quorum_back_by_restarting_the_lost_members(fresh, seed, tmp_path):
-    em = fresh
+def test_quorum_back_by_restarting_the_lost_members(emu, seed, tmp_path):
+    em = emu
     files = Files(History(seed=seed), 'dr/restart', seed=seed)
     assert set(files.write(em.client('a1'), 20)) == {'ok'}
     manifest = write_manifest(str(tmp_path / 'manifest.json'), files.expected)
@@ -45,8 +52,8 @@ def test_quorum_back_by_restarting_the_lost_members(fresh, seed, tmp_path):
           % (run.seconds, phase_lines(run.report())))
 
 
-def test_permanent_node_loss_replaced_by_the_playbook(fresh, seed, tmp_path):
-    em = fresh
+def test_permanent_node_loss_replaced_by_the_playbook(emu, seed, tmp_path):
+    em = emu
     files = Files(History(seed=seed), 'dr/replace', seed=seed)
     assert set(files.write(em.client('a1'), 20)) == {'ok'}
     manifest = write_manifest(str(tmp_path / 'manifest.json'), files.expected)
