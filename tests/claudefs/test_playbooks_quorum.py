@@ -36,6 +36,7 @@ def emu(fresh):
     yield fresh
     assert all(reap_added_nodes(fresh).values()), 'a node the playbook added is still running'
 
+
 SITE = 'site-a'
 
 
