@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,6 +42,24 @@ class PlaybookRun:
             return None
         with open(found[-1]) as f:
             return json.load(f)
+
+
+class Writer(threading.Thread):
+    """A client that keeps writing small files and logs every outcome."""
+
+    def __init__(self, client, history, prefix):
+        super().__init__(daemon=True)
+        self.client, self.history, self.prefix = client, history, prefix
+        self.stop = threading.Event()
+        self.count = 0
+
+    def run(self):
+        from cfscheck.workload import write_file
+        while not self.stop.is_set():
+            name = '%s/%s' % (self.prefix, self.history.unique_value('w'))
+            write_file(self.client, self.history, 1, name, name.encode() * 8, timeout=2.0)
+            self.count += 1
+            time.sleep(0.05)
 
 
 def run_playbook(name, emulator, extra=None, check=False, report_dir=None, timeout=600):

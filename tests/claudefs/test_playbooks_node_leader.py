@@ -1,8 +1,10 @@
 """cfs-recover-leader.yml and cfs-recover-node.yml end to end against the emulator (issue 15).
 
-Each writes files with known checksums, breaks the cluster the way the runbook describes
-(SIGKILL a shard leader; SIGKILL a node), runs the playbook as an operator would, then checks
-every checksum, the cluster state, the recovery report, and that a second run changes nothing.
+Each writes files with known checksums, starts a client that keeps writing (every outcome
+logged), breaks the cluster the way the runbook describes (SIGKILL a shard leader; SIGKILL a
+node), runs the playbook as an operator would, then checks every checksum, the cluster state,
+the recovery report, that a second run changes nothing, and the history: no acknowledged
+write lost, none present that was never written.
 """
 
 import threading
@@ -15,7 +17,7 @@ from cfscheck.history import History
 from cfscheck.workload import Files
 
 from cfs_helpers import all_led, shard_table, wait_for
-from cfs_playbooks import phase_lines, run_playbook, write_manifest
+from cfs_playbooks import Writer, phase_lines, run_playbook, write_manifest
 
 pytestmark = pytest.mark.claudefs
 
@@ -46,12 +48,18 @@ def test_leader_loss_confirmed_by_the_playbook(fresh, seed, tmp_path):
                 pass
             time.sleep(0.1)
     watcher = threading.Thread(target=watch, daemon=True)
+    writer = Writer(em.client(survivor, timeout=2.0), history, 'dr/leader-live')
+    writer.start()
     em.cluster.kill(victim)
     killed = time.monotonic()
     watcher.start()
 
-    run = run_playbook('cfs-recover-leader.yml', em, {'claudefs_manifest': manifest,
-                                                      'claudefs_verify_replication_factor': 2})
+    try:
+        run = run_playbook('cfs-recover-leader.yml', em, {'claudefs_manifest': manifest,
+                                                          'claudefs_verify_replication_factor': 2})
+    finally:
+        writer.stop.set()
+        writer.join(10)
     assert run.rc == 0, run.output[-6000:]
     led = all_led(em.client(survivor), 'site-a', exclude=(victim,))
     assert led and victim not in led.values()
@@ -69,19 +77,29 @@ def test_leader_loss_confirmed_by_the_playbook(fresh, seed, tmp_path):
     again = run_playbook('cfs-recover-leader.yml', em, {'claudefs_manifest': manifest,
                                                         'claudefs_verify_replication_factor': 2})
     assert again.rc == 0 and again.changed == 0, again.output[-4000:]
-    result = setcheck.check_set(history.ops, files.present(em.client(survivor)))
+    present = files.present(em.client(survivor)) | Files(history, 'dr/leader-live').present(
+        em.client(survivor))
+    result = setcheck.check_set(history.ops, present)
     assert result['valid'], setcheck.explain(result)
+    print('leader loss, live client: %s' % setcheck.explain(result))
 
 
 def test_transient_node_failure_recovered_by_the_playbook(fresh, seed, tmp_path):
     em = fresh
     history, files, manifest = written(em, seed, tmp_path, 'dr/node')
+    writer = Writer(em.client('a1', timeout=2.0), history, 'dr/node-live')
+    writer.start()
     em.cluster.kill('a2')
     wait_for(lambda: not shard_table(em.client('a1'), 'site-a')[('site-a', 0)]['members'][1]
              ['reachable'], 20, 0.2, 'a2 unreachable in its groups')
     started = time.monotonic()
-    run = run_playbook('cfs-recover-node.yml', em, {'claudefs_manifest': manifest,
-                                                    'claudefs_node_recovery_node': 'a2'})
+    try:
+        run = run_playbook('cfs-recover-node.yml', em, {'claudefs_manifest': manifest,
+                                                        'claudefs_node_recovery_node': 'a2',
+                                                        'claudefs_node_recovery_max_lag': 50})
+    finally:
+        writer.stop.set()
+        writer.join(10)
     assert run.rc == 0, run.output[-6000:]
     for (site, shard), s in shard_table(em.client('a2'), 'site-a').items():
         if site == 'site-a':
@@ -96,5 +114,8 @@ def test_transient_node_failure_recovered_by_the_playbook(fresh, seed, tmp_path)
     again = run_playbook('cfs-recover-node.yml', em, {'claudefs_manifest': manifest,
                                                       'claudefs_node_recovery_node': 'a2'})
     assert again.rc == 0 and again.changed == 0, again.output[-4000:]
-    result = setcheck.check_set(history.ops, files.present(em.client('a1')))
+    present = files.present(em.client('a1')) | Files(history, 'dr/node-live').present(
+        em.client('a1'))
+    result = setcheck.check_set(history.ops, present)
     assert result['valid'], setcheck.explain(result)
+    print('node failure, live client: %s' % setcheck.explain(result))

@@ -15,17 +15,16 @@ runbook's majority quorum loss).  Then, as an operator would:
 """
 
 import os
-import threading
 import time
 
 import pytest
 
 from cfscheck import setcheck
 from cfscheck.history import History
-from cfscheck.workload import Files, list_files, write_file
+from cfscheck.workload import Files, list_files
 
 from cfs_helpers import shard_table, wait_for
-from cfs_playbooks import phase_lines, reap_added_nodes, run_playbook, write_manifest
+from cfs_playbooks import Writer, phase_lines, reap_added_nodes, run_playbook, write_manifest
 
 pytestmark = pytest.mark.claudefs
 
@@ -43,23 +42,6 @@ SITE = 'site-a'
 def epochs_and_members(client):
     return {shard: (s['epoch'], tuple(sorted(m['node'] for m in s['members'])), s['has_quorum'])
             for (site, shard), s in shard_table(client, SITE).items() if site == SITE}
-
-
-class Writer(threading.Thread):
-    """A client that keeps writing small files and logs every outcome."""
-
-    def __init__(self, client, history, prefix):
-        super().__init__(daemon=True)
-        self.client, self.history, self.prefix = client, history, prefix
-        self.stop = threading.Event()
-        self.count = 0
-
-    def run(self):
-        while not self.stop.is_set():
-            name = '%s/%s' % (self.prefix, self.history.unique_value('w'))
-            write_file(self.client, self.history, 1, name, name.encode() * 8, timeout=2.0)
-            self.count += 1
-            time.sleep(0.05)
 
 
 def predicted_lost_files(history, plan):
@@ -142,6 +124,8 @@ def test_quorum_loss_recovered_by_the_playbook(emu, seed, tmp_path):
 
     report = run.report()
     assert report is not None and report.get('scenario') == 'cfs-quorum'
+    graded = [v for v in report.get('verified', []) if v['check'] == 'ClaudeFS quorum recovery graded']
+    assert graded and 'time to quorum' in graded[0]['detail'], report.get('verified')
 
     again = run_playbook('cfs-recover-quorum.yml', em, gated)
     assert again.rc == 0, again.output[-4000:]
