@@ -163,7 +163,9 @@ class Node:
         self.shards.start()
         self.control.listeners.append(self.shards.request_reconcile)
         self.swim.start()
-        threading.Timer(float(self.cluster.timeouts['swim_dead_s']), self.control_fresh.set).start()
+        lone = threading.Timer(float(self.cluster.timeouts['swim_dead_s']), self.control_fresh.set)
+        lone.daemon = True
+        lone.start()
         for part in self.extras.values():
             if hasattr(part, 'start'):
                 part.start()
