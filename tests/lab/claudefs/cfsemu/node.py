@@ -69,6 +69,9 @@ class Node:
         return None
 
     def meta_apply(self, shard, seq, op, record):
+        entry = self.shards.groups.get(shard)      # no lock: called in the tick thread
+        if op != 'install' and entry and entry[2]._isLeader():  # pylint: disable=W0212
+            self.swim.announce()
         if op == 'install':
             self.meta.write_record(shard, record)
         elif record.get('deleted'):
