@@ -97,7 +97,11 @@ class Node:
         out = [n for n, spec in sorted(nodes.items())
                if spec['site'] == site and spec['state'] not in ('removed', 'fenced')]
         if alive_only:
-            out = [n for n in out if n == self.name or self.swim.state(n)[0] != 'Dead']
+            # Alive first (self first of all), then Suspect; Dead ones are left out
+            rank = {'Alive': 1, 'Suspect': 2}
+            ranked = [(0 if n == self.name else rank.get(self.swim.state(n)[0], 9), n)
+                      for n in out]
+            out = [n for r, n in sorted(ranked) if r < 9]
         return out
 
     def call(self, node, method, path, body=None, timeout=3.0, raw=False, headers=None):

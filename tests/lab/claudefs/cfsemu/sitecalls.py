@@ -30,9 +30,10 @@ def local_submit(node, shard, body):
 
 
 def members(node, site, shard):
+    """Live members of a shard group: self first, then Alive, then Suspect (not Dead)."""
     spec = node.control.snapshot()['shards'][site][str(shard)]
-    live = [m for m in spec['members'] if m == node.name or node.swim.state(m)[0] != 'Dead']
-    return sorted(live, key=lambda m: m != node.name)
+    order = node.nodes_of_site(site, alive_only=True)
+    return [m for m in order if m in spec['members']]
 
 
 def submit(node, site, shard, method, *args, timeout=5.0):
