@@ -159,11 +159,11 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
 
     remaining = fresh.client(survivor, timeout=15)
 
-    def quorum_lost():
+    def quorum_lost():  # every shard: both other members gone (SWIM's view settles)
         plan = _survivor_plan(remaining, site, survivor)
-        return any(not s['has_quorum'] for s in plan['shards'])
-    wait_for(quorum_lost, 20, what='the plan to see the lost quorum')
-    plan = _survivor_plan(remaining, site, survivor)
+        return plan if all(not s['has_quorum'] for s in plan['shards']) else None
+    plan = wait_for(quorum_lost, fresh.doc['timeouts']['swim_dead_s'] + 15,
+                    what='the plan to see every shard without quorum')
     save_json('force-leader-plan-seed%d.json' % seed, plan)
     planned = [s for s in plan['shards'] if not s['has_quorum']]
     assert planned and all(s['chosen'] == survivor for s in planned)
@@ -175,9 +175,15 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     assert 'would_lose' in refused.json['error']['details']
     assert not all_led(remaining, site, exclude=set(victims))  # nothing changed
 
-    applied = remaining.json_ok('POST', '/v1/raft/force-leader',
+    answer = remaining.post('/v1/raft/force-leader',
+                            {'plan_id': plan['plan_id'], 'confirm_data_loss': True}, timeout=60)
+    if answer.error_code == 'plan_stale':  # the cluster moved since: an operator re-plans
+        plan = _survivor_plan(remaining, site, survivor)
+        answer = remaining.post('/v1/raft/force-leader',
                                 {'plan_id': plan['plan_id'], 'confirm_data_loss': True},
                                 timeout=60)
+    assert answer.ok, answer
+    applied = answer.json
     save_json('force-leader-applied-seed%d.json' % seed, applied)
     assert applied['applied'] and applied['changed']
     for shard in applied['shards']:
