@@ -60,6 +60,14 @@ def health(emulator, nodes=None):
     return result
 
 
+def assert_healthy(emulator, when, nodes=None):
+    """The health check run before and after each fault: every (named) node answers."""
+    result = health(emulator, nodes)
+    assert all(result.values()), '%s: nodes not answering /v1/health: %s' % (
+        when, sorted(n for n, ok in result.items() if not ok))
+    return result
+
+
 def save_history(history, name):
     """Keep a history (with its seed) under tests/output/claudefs/histories/."""
     path = os.path.join(OUTPUT, 'histories', '%s-seed%s.json' % (name, history.seed))

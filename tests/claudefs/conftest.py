@@ -27,6 +27,7 @@ if LAB not in sys.path:
 
 from cfscheck.api import Client  # noqa: E402
 from cfscheck.contract import Contract, Coverage  # noqa: E402
+from cfs_helpers import assert_healthy  # noqa: E402
 from cfsemu import supervisor  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -146,6 +147,7 @@ def cluster_factory(contract, coverage, cfs_base, request):
     def make(**options):
         emulator = Emulator(cfs_base, contract, coverage, **options)
         made.append(emulator)
+        assert_healthy(emulator, 'before the fault')
         return emulator
     try:
         yield make

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cfs_helpers import all_led, health, save_history, shard_table, wait_for
+from cfs_helpers import all_led, assert_healthy, health, save_history, shard_table, wait_for
 from cfscheck.history import History
 from cfscheck.setcheck import check_set, explain
 from cfscheck.workload import Files
@@ -63,6 +63,8 @@ def test_wiped_node_readded_receives_its_replicas(fresh, seed):
     assert result['valid'], '%s (history %s)' % (explain(result), path)
     verified = files.verify(own)
     assert not verified['missing'] and not verified['corrupt'], verified
+    assert_healthy(fresh, 'after the repair')
+    assert_healthy(fresh, 'after the re-add')
 
 
 def test_removing_the_last_replica_holder_needs_confirmation(fresh):
@@ -84,6 +86,7 @@ def test_removing_the_last_replica_holder_needs_confirmation(fresh):
     for node in (a, b):
         fresh.cluster.start(node)
     wait_for(lambda: all_led(client, site), 30, what='quorum back')
+    assert_healthy(fresh, 'after the restart')
 
 
 def test_corrupted_records_are_found_and_repaired_from_replicas(fresh, seed):

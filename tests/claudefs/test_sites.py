@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from cfs_helpers import save_history, save_json, wait_for
+from cfs_helpers import assert_healthy, save_history, save_json, wait_for
 from cfscheck.history import History
 from cfscheck.setcheck import check_set, explain
 from cfscheck.workload import Files, read_file, write_file
@@ -129,6 +129,7 @@ def test_partition_with_writes_on_both_sides_records_conflicts_on_heal(fresh, se
             assert result['valid'], explain(result)
         assert not files.verify(b)['missing']
     save_history(history, 'partition-conflicts')
+    assert_healthy(fresh, 'after the heal')
 
 
 def test_planned_failover_and_failback(fresh, seed):
@@ -167,3 +168,4 @@ def test_planned_failover_and_failback(fresh, seed):
     save_history(history, 'failover-drill')
     assert result['valid'], explain(result)
     assert not files.verify(a)['missing']
+    assert_healthy(fresh, 'after the failback')
