@@ -46,7 +46,7 @@ def compute(node, site, shards, wanted):
     reports = gather(node, site)
     # last known leader state: the gossip every reachable node (both sites) received, so a
     # survivor that was cut off still learns what the others heard from the dead leader
-    views = [(member, view) for member, view in node.swim.views.items()]
+    views = list(dict(node.swim.views).items())   # a copy: the SWIM thread adds members
     for other in control['shards']:
         for report in (reports if other == site else gather(node, other)).values():
             views.extend(report.get('views', {}).items())
