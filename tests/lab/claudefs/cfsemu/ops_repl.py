@@ -174,12 +174,17 @@ def checks(node, frm, to):
 
 def prepare(node, req):
     frm, to = pair(node, req)
-    node.control.update(lambda r: r.__setitem__('failover', dict(
-        r.get('failover', {}), writes_blocked=True, **{'from': frm, 'to': to,
-                                                       'state': 'prepared'})))
-    _shipped, left = ship_and_wait(node, frm, 10.0)
-    return {'active_site': node.control.snapshot()['active_site'], 'changed': True,
-            'writes_blocked': True, 'lag_ops': left, 'ok': left == 0}
+    current = node.control.snapshot().get('failover', {})
+    already = current.get('writes_blocked') and current.get('from') == frm and \
+        current.get('to') == to
+    if not already:
+        node.control.update(lambda r: r.__setitem__('failover', dict(
+            r.get('failover', {}), writes_blocked=True, **{'from': frm, 'to': to,
+                                                           'state': 'prepared'})))
+    shipped, left = ship_and_wait(node, frm, 10.0)
+    return {'active_site': node.control.snapshot()['active_site'],
+            'changed': not already or shipped > 0, 'writes_blocked': True, 'lag_ops': left,
+            'ok': left == 0}
 
 
 def test(node, req):
