@@ -91,11 +91,20 @@ def test_up_status_faults_and_down(standin):
     assert supervisor.Cluster(standin.state_dir).doc['nodes']['a9']['site'] == 'site-a'
     with pytest.raises(supervisor.ClusterError, match='already exists'):
         standin.add_node('a9', 'site-a')
+    # a node added by another process (the CLI) is stopped by this object's destroy/down too
+    env = dict(os.environ, CFSEMU_NODE_MODULE='cfsemu_standin')
+    cli = [sys.executable, os.path.join(supervisor.LAB, 'cfsemu.py')]
+    added = subprocess.run(cli + ['add-node', 'b9', '--site', 'site-b', '--state',
+                                  standin.state_dir], env=env, capture_output=True, text=True,
+                           timeout=60, check=False)
+    assert added.returncode == 0, added.stderr
+    late_pid = json.loads(added.stdout)['pid']
+    assert procs.alive(late_pid)
 
     # destroy kills every node and deletes their disks, keeps S3.
     pids = [standin.pid(n) for n in standin.doc['nodes']]
     standin.destroy()
-    assert not any(procs.alive(p) for p in pids)
+    assert not any(procs.alive(p) for p in pids) and not procs.alive(late_pid)
     assert not os.path.exists(standin.doc['nodes']['a1']['dir'])
     assert os.path.isdir(os.path.join(standin.doc['s3']['primary']['dir'], 'claudefs'))
     assert all(status_s3(standin).values())
