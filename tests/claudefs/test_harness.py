@@ -41,6 +41,12 @@ def test_up_status_faults_and_down(standin):
     inventory = open(os.path.join(standin.state_dir, 'inventory.yml')).read()
     assert 'site_a:' in inventory and 'a2:' in inventory and '127.%d.2.1' % NET in inventory
     assert oct(os.stat(os.path.join(standin.state_dir, 'inventory.yml')).st_mode)[-3:] == '600'
+    listed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-inventory'),
+                             '-i', os.path.join(standin.state_dir, 'inventory.yml'), '--list'],
+                            capture_output=True, text=True, timeout=120, check=True)
+    groups = json.loads(listed.stdout)
+    assert sorted(groups['site_a']['hosts']) == ['a1', 'a2']
+    assert groups['_meta']['hostvars']['b2']['ansible_host'] == '127.%d.2.2' % NET
 
     # The S3 endpoints are real rclone servers: an unsigned request is refused.
     with pytest.raises(urllib.error.HTTPError) as refused:
