@@ -337,7 +337,11 @@ def gc(everything=False):
             continue
         if exists:
             Cluster(state_dir).down(remove_state=entry.get('temporary', False))
-        else:
+        else:  # the directory is gone: find its processes by the paths they were given
+            for marker in (os.path.join(state_dir, 'cluster.json'),
+                           os.path.join(state_dir, 's3', '')):
+                for pid in procs.find(marker):
+                    procs.signal_and_wait(pid, signal.SIGKILL, 5.0, marker)
             Firewall(entry['net']).remove()
             os.unlink(_registry_path(entry['net']))
         cleaned.append(state_dir)
