@@ -113,14 +113,15 @@ def listing(node, req):
     for sm in held.values():
         files.extend(v for v in sm.files() if v['path'].startswith(prefix))
     missing = sorted(set(range(node.cluster.shards)) - set(held))
+    unavailable = []
     for shard in missing:   # shards this node is not a member of: ask a member
         try:
             _peer, answer = node.call_any(site, 'GET', '/v1/internal/shard-files/%d' % shard)
             files.extend(v for v in answer['files'] if v['path'].startswith(prefix))
         except ApiError:
-            continue
+            unavailable.append(shard)     # a partial listing says so: never a silent loss
     files.sort(key=lambda v: v['path'])
-    return {'site': site, 'files': files, 'unavailable_shards': []}
+    return {'site': site, 'files': files, 'unavailable_shards': unavailable}
 
 
 def put_blob(flash, req):

@@ -232,6 +232,8 @@ class ShardGroups:
         for member in members:
             if member == self.node.name:
                 role = ROLES.get(st['state'], 'Follower')
+                if role == 'Follower' and sm.is_precandidate():
+                    role = 'PreCandidate'
                 match, reachable = st['log_len'], True
             else:
                 node_id = self.addr(member, shard, epoch)
