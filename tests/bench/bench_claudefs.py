@@ -114,11 +114,12 @@ def markdown(results, args):
              'to every node serving and every shard of both sites led. Re-election: SIGKILL '
              'of the node leading most shards of the active site until the API reports a new '
              'leader for each of them.)')
-    lines = ['## ClaudeFS emulator', '',
-             'Command: `.venv/bin/python tests/bench/bench_claudefs.py --rounds %d --calls %d`'
-             % (args.rounds, args.calls)] + textwrap.wrap(about, 96) + ['',
-             '| round | cold start (s) | admin p50 (ms) | admin p95 (ms) | retried calls | '
-             're-election (s) | shards re-elected | load |', '|---|---|---|---|---|---|---|---|']
+    command = ('Command: `.venv/bin/python tests/bench/bench_claudefs.py --rounds %d --calls %d`'
+               % (args.rounds, args.calls))
+    header = ('| round | cold start (s) | admin p50 (ms) | admin p95 (ms) | retried calls | '
+              're-election (s) | shards re-elected | load |')
+    lines = ['## ClaudeFS emulator', '', command] + textwrap.wrap(about, 96) + [
+        '', header, '|---|---|---|---|---|---|---|---|']
     for i, r in enumerate(results, 1):
         lines.append('| %d | %.2f | %.1f | %.1f | %d | %.2f | %d | %.2f |' % (
             i, r['cold'], r['p50'], r['p95'], r['retries'], r['reelect'],

@@ -127,6 +127,39 @@ def _survivor_plan(client, site, survivor):
     return plan
 
 
+def _predicted(history, applied):
+    """The acknowledged writes whose (shard, seq) falls in the applied plan's predicted loss
+    range of their shard (``[first, last]``; ``last`` None: everything from ``first`` on)."""
+    ranges = {s['shard']: s.get('predicted_loss_seq_range') or [1, 0] for s in applied['shards']}
+    predicted = set()
+    for op in history.ops:
+        if op['f'] == 'add' and op['outcome'] == 'ok' and op.get('output'):
+            first, last = ranges.get(op['output']['shard'], [1, 0])
+            if first <= op['output']['seq'] and (last is None or op['output']['seq'] <= last):
+                predicted.add(op['value'])
+    return predicted
+
+
+def _apply(client, site, survivor, plan):
+    answer = client.post('/v1/raft/force-leader',
+                         {'plan_id': plan['plan_id'], 'confirm_data_loss': True}, timeout=60)
+    if answer.error_code == 'plan_stale':  # the cluster moved since: an operator re-plans
+        plan = _survivor_plan(client, site, survivor)
+        answer = client.post('/v1/raft/force-leader',
+                             {'plan_id': plan['plan_id'], 'confirm_data_loss': True},
+                             timeout=60)
+    assert answer.ok, answer
+    return plan, answer.json
+
+
+def _quorum_lost(fresh, client, site, survivor):
+    def lost():  # every shard: both other members gone (SWIM's view settles)
+        plan = _survivor_plan(client, site, survivor)
+        return plan if all(not s['has_quorum'] for s in plan['shards']) else None
+    return wait_for(lost, fresh.doc['timeouts']['swim_dead_s'] + 15,
+                    what='the plan to see every shard without quorum')
+
+
 def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh, seed):
     site = _site(fresh)
     client = fresh.client()
@@ -159,11 +192,7 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
 
     remaining = fresh.client(survivor, timeout=15)
 
-    def quorum_lost():
-        plan = _survivor_plan(remaining, site, survivor)
-        return any(not s['has_quorum'] for s in plan['shards'])
-    wait_for(quorum_lost, 20, what='the plan to see the lost quorum')
-    plan = _survivor_plan(remaining, site, survivor)
+    plan = _quorum_lost(fresh, remaining, site, survivor)
     save_json('force-leader-plan-seed%d.json' % seed, plan)
     planned = [s for s in plan['shards'] if not s['has_quorum']]
     assert planned and all(s['chosen'] == survivor for s in planned)
@@ -175,9 +204,7 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     assert 'would_lose' in refused.json['error']['details']
     assert not all_led(remaining, site, exclude=set(victims))  # nothing changed
 
-    applied = remaining.json_ok('POST', '/v1/raft/force-leader',
-                                {'plan_id': plan['plan_id'], 'confirm_data_loss': True},
-                                timeout=60)
+    plan, applied = _apply(remaining, site, survivor, plan)
     save_json('force-leader-applied-seed%d.json' % seed, applied)
     assert applied['applied'] and applied['changed']
     for shard in applied['shards']:
@@ -194,16 +221,7 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
     assert verified['intact'] == len(before_failure), verified
 
     # Acknowledged writes that are missing must be inside the predicted loss ranges.
-    ranges = {}
-    for shard in applied['shards']:
-        span = shard.get('predicted_loss_seq_range') or [1, 0]
-        ranges[shard['shard']] = span
-    predicted = set()
-    for op in history.ops:
-        if op['f'] == 'add' and op['outcome'] == 'ok' and op.get('output'):
-            first, last = ranges.get(op['output']['shard'], [1, 0])
-            if first <= op['output']['seq'] <= last:
-                predicted.add(op['value'])
+    predicted = _predicted(history, applied)
     present = {f['path'] for f in list_files(remaining, files.prefix)}
     result = check_set(history.ops, present, predicted_loss=predicted)
     path = save_history(history, 'force-leader')
@@ -220,6 +238,45 @@ def test_force_leader_needs_confirmation_and_loses_at_most_the_prediction(fresh,
         if shard in new_epochs:
             assert status['epoch'] == new_epochs[shard] and status['leader'] == survivor, status
     assert files.verify(remaining, sorted(before_failure))['intact'] == len(before_failure)
+
+
+def test_force_leader_on_a_lagging_survivor_loses_at_most_the_prediction(fresh, seed):
+    """The survivor was cut off while the other two kept committing, then they died: what
+    it never received is lost, and the plan must have said so."""
+    site = _site(fresh)
+    nodes = fresh.nodes(site)
+    survivor, victims = nodes[-1], nodes[:2]
+    client = fresh.client(victims[0], timeout=10)
+    history = History(seed=seed, meta={'test': 'force-leader-lagging'})
+    files = Files(history, 'lag/%d' % seed, seed=seed)
+    assert files.write(client, 8).count('ok') == 8
+    before = set(files.acknowledged())
+    fresh.cluster.isolate(survivor)
+    history.mark('isolate', node=survivor)
+    wait_for(lambda: all_led(client, site, exclude={survivor}), 30,
+             what='the two connected members leading every shard')
+    assert files.write(client, 8, process=1).count('ok') == 8
+    behind = set(files.acknowledged()) - before
+    counters = fresh.cluster.counters()
+    assert counters['tcp_packets'] > 0, counters  # the survivor really was cut off
+    for victim in victims:
+        history.mark('kill', node=victim, pid=fresh.cluster.kill(victim))
+    fresh.cluster.heal()
+    history.mark('heal', packets=counters['packets'])
+
+    remaining = fresh.client(survivor, timeout=15)
+    plan = _quorum_lost(fresh, remaining, site, survivor)
+    save_json('force-leader-lagging-plan-seed%d.json' % seed, plan)
+    plan, applied = _apply(remaining, site, survivor, plan)
+    save_json('force-leader-lagging-applied-seed%d.json' % seed, applied)
+    wait_for(lambda: all_led(remaining, site, exclude=set(victims)), 30,
+             what='every shard led by the survivor')
+    assert files.verify(remaining, sorted(before))['intact'] == len(before)
+    present = {f['path'] for f in list_files(remaining, files.prefix)}
+    result = check_set(history.ops, present, predicted_loss=_predicted(history, applied))
+    path = save_history(history, 'force-leader-lagging')
+    assert result['valid'], '%s (history %s)' % (explain(result), path)
+    assert set(result['predicted_lost']) == behind - present  # the loss was real, and foreseen
 
 
 def test_per_key_linearizability_through_a_leader_kill_and_an_isolation(fresh, seed):

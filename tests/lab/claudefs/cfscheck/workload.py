@@ -88,7 +88,7 @@ class Files:
 
     def __init__(self, history, prefix, seed=0, size=(64, 4096)):
         self.history = history
-        self.prefix = prefix.rstrip('/') + '/'
+        self.prefix = prefix.strip('/') + '/'  # the API stores paths without a leading /
         self.rng = random.Random(seed)
         self.size = size
         self.expected = {}  # name -> sha256 of what an acknowledged write stored

@@ -77,7 +77,15 @@ class Flash:
     def has(self, sha):
         return sha in self.sizes
 
+    @staticmethod
+    def valid(sha):
+        """Blob names come from URLs: only 64 lowercase hex digits name a file."""
+        return isinstance(sha, str) and len(sha) == 64 and \
+            all(c in '0123456789abcdef' for c in sha)
+
     def put(self, sha, data):
+        if not self.valid(sha):
+            raise ApiError('bad_request', 'a blob is named by its sha256 (64 hex digits)')
         if hashlib.sha256(data).hexdigest() != sha:
             raise ApiError('bad_request', 'blob content does not match its sha256 %s' % sha)
         with self.lock:
@@ -92,6 +100,8 @@ class Flash:
         return True
 
     def get(self, sha):
+        if not self.valid(sha):
+            return None
         try:
             with open(os.path.join(self.blob_dir, sha), 'rb') as handle:
                 data = handle.read()
@@ -104,6 +114,8 @@ class Flash:
         return data
 
     def drop(self, sha):
+        if not self.valid(sha):
+            return
         with self.lock:
             self.sizes.pop(sha, None)
             try:

@@ -69,6 +69,9 @@ class Node:
         return None
 
     def meta_apply(self, shard, seq, op, record):
+        entry = self.shards.groups.get(shard)      # no lock: called in the tick thread
+        if op != 'install' and entry and entry[2]._isLeader():  # pylint: disable=W0212
+            self.swim.announce()
         if op == 'install':
             self.meta.write_record(shard, record)
         elif record.get('deleted'):
@@ -94,7 +97,11 @@ class Node:
         out = [n for n, spec in sorted(nodes.items())
                if spec['site'] == site and spec['state'] not in ('removed', 'fenced')]
         if alive_only:
-            out = [n for n in out if n == self.name or self.swim.state(n)[0] != 'Dead']
+            # Alive first (self first of all), then Suspect; Dead ones are left out
+            rank = {'Alive': 1, 'Suspect': 2}
+            ranked = [(0 if n == self.name else rank.get(self.swim.state(n)[0], 9), n)
+                      for n in out]
+            out = [n for r, n in sorted(ranked) if r < 9]
         return out
 
     def call(self, node, method, path, body=None, timeout=3.0, raw=False, headers=None):
@@ -158,12 +165,34 @@ class Node:
         for name in OPS_MODULES:
             importlib.import_module('cfsemu.' + name).register(self)
 
+    def sync_control_at_start(self):
+        """A node without a control record of its own asks its peers for theirs first."""
+        if not self.control.derived:
+            return
+        for node, spec in sorted(self.control.snapshot()['nodes'].items()):
+            if node == self.name:
+                continue
+            try:
+                status, record = peers.call(spec['address'], self.cluster.admin_port(),
+                                            self.cluster.token, 'GET', '/v1/internal/control',
+                                            timeout=0.5)
+            except peers.PeerError:
+                continue
+            if status == 200 and self.control.adopt(record):
+                self.control_fresh.set()
+                LOG.info('node %s took the control record (version %s) from %s', self.name,
+                         record['version'], node)
+                return
+
     def start(self):
         self.build_routes()
+        self.sync_control_at_start()
         self.shards.start()
         self.control.listeners.append(self.shards.request_reconcile)
         self.swim.start()
-        threading.Timer(float(self.cluster.timeouts['swim_dead_s']), self.control_fresh.set).start()
+        lone = threading.Timer(float(self.cluster.timeouts['swim_dead_s']), self.control_fresh.set)
+        lone.daemon = True
+        lone.start()
         for part in self.extras.values():
             if hasattr(part, 'start'):
                 part.start()

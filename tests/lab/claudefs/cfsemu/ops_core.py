@@ -53,8 +53,26 @@ def shard_table(node):
                     leader = None
             rows[shard] = {'epoch': spec['epoch'], 'members': spec['members'], 'leader': leader,
                            'has_quorum': quorum, 'commit_index': commit}
+        if any(not row['leader'] for row in rows.values()):
+            confirm(node, site, rows)
         table[site] = rows
     return table
+
+
+def confirm(node, site, rows):
+    """Gossip lags a SWIM round behind elections: ask the site's nodes directly before
+    calling a shard leaderless."""
+    from cfsemu.ops_raft import best, gather   # pylint: disable=import-outside-toplevel
+    reports = gather(node, site)
+    if not reports:
+        return
+    for shard, row in rows.items():
+        if row['leader']:
+            continue
+        rep = best(node, site, int(shard), reports)
+        if rep['leader'] and rep['leader'] == rep.get('reporter'):
+            row.update(leader=rep['leader'], has_quorum=rep['has_quorum'],
+                       commit_index=max(row['commit_index'], rep['commit_index']))
 
 
 def site_state(site, control, table, nodes):

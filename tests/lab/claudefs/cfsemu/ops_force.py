@@ -44,11 +44,12 @@ def parse_shards(node, value):
 def compute(node, site, shards, wanted):
     control = node.control.snapshot()
     reports = gather(node, site)
-    views = dict(node.swim.views)
-    for report in reports.values():
-        for member, view in report.get('views', {}).items():
-            views.setdefault(member, view)
-        views[report['node']] = report.get('views', {}).get(report['node'], {})
+    # last known leader state: the gossip every reachable node (both sites) received, so a
+    # survivor that was cut off still learns what the others heard from the dead leader
+    views = list(dict(node.swim.views).items())   # a copy: the SWIM thread adds members
+    for other in control['shards']:
+        for report in (reports if other == site else gather(node, other)).values():
+            views.extend(report.get('views', {}).items())
     entries = []
     for shard in shards:
         spec = control['shards'][site][str(shard)]
@@ -62,7 +63,7 @@ def compute(node, site, shards, wanted):
                                   'last_seq': rep['last_seq']})
                 raft_reports.append(rep)
                 quorum = quorum or (rep['has_quorum'] and bool(rep['leader']))
-        for member, view in views.items():   # gossip: last known state, dead members too
+        for member, view in views:   # gossip: last known state, dead members too
             entry = view.get(str(shard)) if isinstance(view, dict) else None
             if entry and entry[4] == spec['epoch'] and member in spec['members']:
                 raft_reports.append({'commit_index': entry[1], 'leader_commit_index': entry[2],

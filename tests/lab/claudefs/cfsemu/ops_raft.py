@@ -128,7 +128,10 @@ def raw(node, shard):
     st = sm.getStatus()
     out = {k: (str(v) if not isinstance(v, (int, float, str, bool, type(None))) else v)
            for k, v in st.items()}
-    out.update(role={0: 'Follower', 1: 'Candidate', 2: 'Leader'}.get(st['state'], 'Follower'),
+    role = {0: 'Follower', 1: 'Candidate', 2: 'Leader'}.get(st['state'], 'Follower')
+    if role == 'Follower' and sm.is_precandidate():
+        role = 'PreCandidate'
+    out.update(role=role,
                leader=node.node_of_addr(st['leader']), leader_address=out['leader'],
                epoch=node.shards.epoch(shard), pid=os.getpid(), started=node.started,
                node=node.name, last_seq=sm.st['seq'])

@@ -174,12 +174,17 @@ def checks(node, frm, to):
 
 def prepare(node, req):
     frm, to = pair(node, req)
-    node.control.update(lambda r: r.__setitem__('failover', dict(
-        r.get('failover', {}), writes_blocked=True, **{'from': frm, 'to': to,
-                                                       'state': 'prepared'})))
-    _shipped, left = ship_and_wait(node, frm, 10.0)
-    return {'active_site': node.control.snapshot()['active_site'], 'changed': True,
-            'writes_blocked': True, 'lag_ops': left, 'ok': left == 0}
+    current = node.control.snapshot().get('failover', {})
+    already = current.get('writes_blocked') and current.get('from') == frm and \
+        current.get('to') == to
+    if not already:
+        node.control.update(lambda r: r.__setitem__('failover', dict(
+            r.get('failover', {}), writes_blocked=True, **{'from': frm, 'to': to,
+                                                           'state': 'prepared'})))
+    shipped, left = ship_and_wait(node, frm, 10.0)
+    return {'active_site': node.control.snapshot()['active_site'],
+            'changed': not already or shipped > 0, 'writes_blocked': True, 'lag_ops': left,
+            'ok': left == 0}
 
 
 def test(node, req):
@@ -239,20 +244,38 @@ def failback(node, req):
             'checks': found, 'lag_ops': 0}
 
 
+def all_states(node):
+    """{(site, shard): state} of every shard group that answers (asked in parallel)."""
+    out = {}
+    lock = threading.Lock()
+
+    def one(site, shard):
+        try:
+            answer = sitecalls.state(node, site, shard)['state']
+        except ApiError:
+            return
+        with lock:
+            out[(site, shard)] = answer
+    threads = [threading.Thread(target=one, args=(site, shard))
+               for site in sorted(node.control.snapshot()['shards'])
+               for shard in range(node.cluster.shards)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return out
+
+
 def conflicts(node, unresolved_only):
     seen = {}
-    for site in sorted(node.control.snapshot()['shards']):
-        for shard in range(node.cluster.shards):
-            try:
-                state = sitecalls.state(node, site, shard)['state']
-            except ApiError:
-                continue
-            for conflict in state['conflicts']:
-                key = (conflict['inode'], tuple(sorted(
-                    (s, v['seq']) for s, v in conflict['sites'].items())))
-                item = {k: v for k, v in conflict.items() if k != 'candidates'}
-                if key not in seen or (not item['resolved'] and seen[key]['resolved']):
-                    seen[key] = item
+    states = all_states(node)
+    for where in sorted(states):
+        for conflict in states[where]['conflicts']:
+            key = (conflict['inode'], tuple(sorted(
+                (s, v['seq']) for s, v in conflict['sites'].items())))
+            item = {k: v for k, v in conflict.items() if k != 'candidates'}
+            if key not in seen or (not item['resolved'] and seen[key]['resolved']):
+                seen[key] = item
     items = sorted(seen.values(), key=lambda c: (c['detected_at'], c['inode']))
     if unresolved_only:
         items = [c for c in items if not c['resolved']]

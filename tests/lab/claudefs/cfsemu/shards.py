@@ -107,8 +107,10 @@ class ShardGroups:
                                  daemon=True).start()
 
     def may_campaign(self, sm):
-        """A majority of the group (self included) heard over SWIM within ~3 intervals, and
-        none of them gossiping that it leads this shard at this epoch."""
+        """A majority of the group (self included) heard over SWIM within ~3 intervals, none
+        of them gossiping that it leads this shard at this epoch, and this node not draining."""
+        if self.node.control.peek()['nodes'].get(self.node.name, {}).get('state') == 'draining':
+            return False          # a draining node does not take leaderships back
         swim = self.node.swim
         window = 3.0 * swim.interval
         epoch = self.epoch(sm.shard)
@@ -230,6 +232,8 @@ class ShardGroups:
         for member in members:
             if member == self.node.name:
                 role = ROLES.get(st['state'], 'Follower')
+                if role == 'Follower' and sm.is_precandidate():
+                    role = 'PreCandidate'
                 match, reachable = st['log_len'], True
             else:
                 node_id = self.addr(member, shard, epoch)

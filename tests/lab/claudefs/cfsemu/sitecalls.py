@@ -1,5 +1,7 @@
 """Run a shard command or read a shard's state on any site, locally or through a member."""
 
+import threading
+
 from cfsemu.errors import ApiError
 
 ALLOWED = ('install', 'replay', 'apply_remote', 'set_acked', 'resolve')
@@ -30,9 +32,10 @@ def local_submit(node, shard, body):
 
 
 def members(node, site, shard):
+    """Live members of a shard group: self first, then Alive, then Suspect (not Dead)."""
     spec = node.control.snapshot()['shards'][site][str(shard)]
-    live = [m for m in spec['members'] if m == node.name or node.swim.state(m)[0] != 'Dead']
-    return sorted(live, key=lambda m: m != node.name)
+    order = node.nodes_of_site(site, alive_only=True)
+    return [m for m in order if m in spec['members']]
 
 
 def submit(node, site, shard, method, *args, timeout=5.0):
@@ -53,21 +56,28 @@ def submit(node, site, shard, method, *args, timeout=5.0):
 
 
 def state(node, site, shard):
-    """The shard's state from its leader if one answers, else from any live member."""
+    """The shard's state from its leader if one answers, else from the live member that is
+    furthest ahead.  Members are asked in parallel, so an unreachable site costs one timeout."""
     answers = []
-    for member in members(node, site, shard):
+    lock = threading.Lock()
+
+    def one(member):
         try:
             if member == node.name and node.site == site:
                 answer = local_state(node, shard)
             else:
                 answer = node.call_ok(member, 'GET', '/v1/internal/shard-state/%d' % shard,
-                                      timeout=3.0)
+                                      timeout=2.0)
         except ApiError:
-            continue
-        if answer['leader']:
-            return answer
-        answers.append(answer)
+            return
+        with lock:
+            answers.append(answer)
+    threads = [threading.Thread(target=one, args=(m,)) for m in members(node, site, shard)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     if not answers:
         raise ApiError('no_quorum', 'no member of shard %d of %s answers' % (shard, site),
                        shard=shard, site=site)
-    return max(answers, key=lambda a: a['state']['seq'])
+    return max(answers, key=lambda a: (a['leader'], a['state']['seq']))

@@ -101,11 +101,14 @@ def store(node, location, data):
     digest = hashlib.sha256(data).hexdigest()
     if kind == 'file':
         os.makedirs(os.path.dirname(key), exist_ok=True)
-        with open(key + '.tmp', 'wb') as handle:
-            handle.write(data)
-        os.replace(key + '.tmp', key)
-        with open(key + '.sha256', 'w', encoding='utf-8') as handle:
-            handle.write('%s  %s\n' % (digest, os.path.basename(key)))
+        for path, body in ((key, data), (key + '.sha256', ('%s  %s\n' % (
+                digest, os.path.basename(key))).encode())):
+            tmp = '%s.tmp-%d' % (path, os.getpid())
+            # never through a symlink someone planted: new file, then rename over the name
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, 'wb') as handle:
+                handle.write(body)
+            os.replace(tmp, path)
         return
     client = node.extras['s3queue'].s3_client(name, timeout=5.0)
     try:

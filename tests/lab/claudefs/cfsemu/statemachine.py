@@ -9,6 +9,7 @@ view of the active site) travels in the command, so every replica computes the s
 import copy
 import hashlib
 import threading
+import time
 
 from pysyncobj import SyncObj, replicated
 
@@ -38,6 +39,7 @@ class ShardSM(SyncObj):
         self.site = site
         self.on_apply = on_apply
         self.may_campaign = may_campaign
+        self.precandidate_at = 0.0
         self.lock = threading.RLock()
         self.st = empty_state()
         super().__init__(self_addr, others, conf)
@@ -52,7 +54,17 @@ class ShardSM(SyncObj):
             return connected
         if getattr(self, '_SyncObj__transferInProgress', False):
             return True       # the leader itself asked for this election (TimeoutNow)
-        return self.may_campaign(self)
+        if getattr(self, '_SyncObj__raftState', 0) == 1:
+            # already a Candidate at a higher term: the group's leader can no longer reach it
+            # (stale term), so only finishing an election brings it back
+            return True
+        allowed = self.may_campaign(self)
+        # our election timer ran out but the check said no: a PreCandidate in Raft's terms
+        self.precandidate_at = 0.0 if allowed else time.monotonic()
+        return allowed
+
+    def is_precandidate(self):
+        return time.monotonic() - self.precandidate_at < 1.0
 
     # ---- helpers (not replicated) -------------------------------------------------------
     def _log(self, op, record):

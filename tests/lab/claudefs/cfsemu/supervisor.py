@@ -206,7 +206,14 @@ class Cluster(FaultsMixin):
         return pid
 
     # ---------------------------------------------------------------- whole cluster
+    def reload(self):
+        """Re-read cluster.json: another process may have added nodes (``add-node``)."""
+        if os.path.exists(self.cluster_json):
+            self.doc = topology.load(self.state_dir)
+        return self.doc
+
     def status(self):
+        self.reload()
         nodes = {}
         for node, spec in sorted(self.doc['nodes'].items()):
             pid = self.pid(node)
@@ -224,6 +231,7 @@ class Cluster(FaultsMixin):
                               'side_b': counters.get('side_b', [])}}
 
     def stop_nodes(self, sig=signal.SIGKILL):
+        self.reload()
         gone = {}
         for node in self.doc['nodes']:
             pid = self.pid(node)
@@ -329,7 +337,11 @@ def gc(everything=False):
             continue
         if exists:
             Cluster(state_dir).down(remove_state=entry.get('temporary', False))
-        else:
+        else:  # the directory is gone: find its processes by the paths they were given
+            for marker in (os.path.join(state_dir, 'cluster.json'),
+                           os.path.join(state_dir, 's3', '')):
+                for pid in procs.find(marker):
+                    procs.signal_and_wait(pid, signal.SIGKILL, 5.0, marker)
             Firewall(entry['net']).remove()
             os.unlink(_registry_path(entry['net']))
         cleaned.append(state_dir)

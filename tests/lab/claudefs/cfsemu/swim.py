@@ -34,6 +34,7 @@ class Swim:
         self.sock.bind((self.cluster.address(node.name), int(self.cluster['swim_port'])))
         self.sock.settimeout(0.2)
         self.stopping = threading.Event()
+        self.urgent = threading.Event()
 
     def members(self):
         nodes = self.node.control.snapshot()['nodes']
@@ -104,8 +105,22 @@ class Swim:
             elif kind == 'indirect-ack' and msg.get('target'):
                 self._heard(msg['target'])
 
+    def announce(self):
+        """Gossip now (a leader applied a write): the survivors' "last known" leader state
+        for force-leader planning then trails the acknowledgements by a packet, not a round."""
+        self.urgent.set()
+
     def probe_loop(self):
-        while not self.stopping.wait(self.interval):
+        last = 0.0
+        while not self.stopping.is_set():
+            self.urgent.wait(self.interval)
+            self.urgent.clear()
+            if self.stopping.is_set():
+                return
+            pause = 0.02 - (time.monotonic() - last)     # at most 50 rounds a second
+            if pause > 0:
+                time.sleep(pause)
+            last = time.monotonic()
             members = self.members()
             for member in members:
                 self._send(member, self._msg('ping'))
@@ -124,4 +139,5 @@ class Swim:
 
     def stop(self):
         self.stopping.set()
+        self.urgent.set()
         self.sock.close()
