@@ -37,6 +37,7 @@ class Control:
         self.lock = threading.RLock()
         self.listeners = []
         self.record = initial(node.cluster)
+        self.derived = not os.path.exists(self.path)   # from cluster.json, not yet confirmed
         if os.path.exists(self.path):
             with open(self.path, encoding='utf-8') as handle:
                 saved = json.load(handle)
@@ -81,6 +82,18 @@ class Control:
             if key(record) <= key(self.record):
                 return False
             self.record = copy.deepcopy(record)
+            self._save()
+        self._changed()
+        return True
+
+    def adopt(self, record):
+        """Take a peer's record over one derived from cluster.json (fresh or wiped node):
+        cluster.json may list nodes added later, which must not make themselves members."""
+        with self.lock:
+            if key(record) < key(self.record):
+                return False
+            self.record = copy.deepcopy(record)
+            self.derived = False
             self._save()
         self._changed()
         return True

@@ -165,8 +165,28 @@ class Node:
         for name in OPS_MODULES:
             importlib.import_module('cfsemu.' + name).register(self)
 
+    def sync_control_at_start(self):
+        """A node without a control record of its own asks its peers for theirs first."""
+        if not self.control.derived:
+            return
+        for node, spec in sorted(self.control.snapshot()['nodes'].items()):
+            if node == self.name:
+                continue
+            try:
+                status, record = peers.call(spec['address'], self.cluster.admin_port(),
+                                            self.cluster.token, 'GET', '/v1/internal/control',
+                                            timeout=0.5)
+            except peers.PeerError:
+                continue
+            if status == 200 and self.control.adopt(record):
+                self.control_fresh.set()
+                LOG.info('node %s took the control record (version %s) from %s', self.name,
+                         record['version'], node)
+                return
+
     def start(self):
         self.build_routes()
+        self.sync_control_at_start()
         self.shards.start()
         self.control.listeners.append(self.shards.request_reconcile)
         self.swim.start()

@@ -4,7 +4,7 @@ import json
 import time
 from urllib.parse import quote
 
-from cfsemu import peers
+from cfsemu import peers, sitecalls
 from cfsemu.datapath import DataPath
 from cfsemu.errors import ApiError
 from cfsemu.flash import Flash
@@ -114,11 +114,15 @@ def listing(node, req):
         files.extend(v for v in sm.files() if v['path'].startswith(prefix))
     missing = sorted(set(range(node.cluster.shards)) - set(held))
     unavailable = []
-    for shard in missing:   # shards this node is not a member of: ask a member
-        try:
-            _peer, answer = node.call_any(site, 'GET', '/v1/internal/shard-files/%d' % shard)
+    for shard in missing:   # shards this node is not a member of: ask their members
+        for member in sitecalls.members(node, site, shard):
+            try:
+                answer = node.call_ok(member, 'GET', '/v1/internal/shard-files/%d' % shard)
+            except ApiError:
+                continue
             files.extend(v for v in answer['files'] if v['path'].startswith(prefix))
-        except ApiError:
+            break
+        else:
             unavailable.append(shard)     # a partial listing says so: never a silent loss
     files.sort(key=lambda v: v['path'])
     return {'site': site, 'files': files, 'unavailable_shards': unavailable}
