@@ -1,6 +1,6 @@
 # Entry points.  `make test` is the test command CI calls; `make test-all` adds the long VM
 # scenarios (Molecule per role, the e2e variants) that do not fit CI's 90 minutes beside it.
-.PHONY: test test-all e2e variants quick unit sanity lint integration build lab molecule bootstrap demo clean-labs image ee-context
+.PHONY: test test-all e2e variants quick unit sanity lint integration build claudefs lab molecule bootstrap demo demo-claudefs clean-labs image ee-context
 
 test:            ## every tier, with a timing summary
 	./scripts/test.sh
@@ -11,7 +11,7 @@ test-all:        ## every tier, including the long VM scenarios (Molecule, the e
 quick:           ## daily loop: unit tests, sanity and lint (no root, no VMs)
 	./scripts/test.sh unit sanity lint
 
-unit sanity lint integration build lab molecule e2e variants:
+unit sanity lint integration build claudefs lab molecule e2e variants:
 	./scripts/test.sh $@
 
 bootstrap:       ## system packages, the pinned venv, the collection link
@@ -29,6 +29,9 @@ ee-context:      ## the execution environment's build context (execution-environ
 	.venv/bin/ansible-galaxy collection build --force --output-path .build/ee .
 	mv .build/ee/resilience-dr-*.tar.gz .build/ee/resilience-dr.tar.gz
 	.venv/bin/ansible-builder create -f execution-environment.yml -c .build/ee/context
+
+demo-claudefs:   ## ClaudeFS emulator: a site loses its majority, cfs-recover-quorum.yml recovers it
+	./scripts/bootstrap.sh && .venv/bin/python scripts/demo_claudefs.py
 
 clean-labs:      ## stop and remove every lab VM on this machine
 	python3 tests/lab/labctl.py gc --all

@@ -10,7 +10,7 @@ CACHE=${RESILIENCE_LAB_CACHE:-/var/cache/resilience-dr}
 
 APT_PACKAGES=(qemu-system-x86 qemu-utils debootstrap btrfs-progs bcache-tools restic rclone
               e2fsprogs util-linux openssh-client rsync parted gdisk fuse3 git make
-              python3-venv xxd shellcheck chromium)
+              python3-venv xxd shellcheck chromium nftables)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

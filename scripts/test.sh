@@ -6,6 +6,8 @@
 #   unit         pytest tests/unit (parsers and planners over captured tool output)
 #   integration  pytest -m integration: real btrfs on loop devices, real restic and rclone
 #   build        ansible-galaxy collection build + install of the tarball
+#   claudefs     pytest -m claudefs: the ClaudeFS emulator (real processes, pysyncobj Raft,
+#                nftables packet drops, rclone S3) and the conformance tests of its admin API
 #   lab          pytest -m lab: lab VMs under qemu (smoke, bcache, end-to-end)
 #   molecule     molecule test for every role that has a scenario
 #   e2e          pytest -m 'e2e and not variant': the headline break-then-recover flow in a
@@ -25,8 +27,8 @@ export ANSIBLE_COLLECTIONS_PATH="$REPO/collections"
 export RESILIENCE_LAB_OWNER=$$
 python3 tests/lab/labctl.py gc >/dev/null
 
-DEFAULT=(sanity lint unit integration build lab e2e)
-ALL=(sanity lint unit integration build lab molecule variants)
+DEFAULT=(sanity lint unit integration build claudefs lab e2e)
+ALL=(sanity lint unit integration build claudefs lab molecule variants)
 TIERS=("$@")
 [ ${#TIERS[@]} -gt 0 ] || TIERS=("${DEFAULT[@]}")
 [ "${TIERS[*]}" = all ] && TIERS=("${ALL[@]}")
@@ -56,6 +58,10 @@ tier_build() {
   ansible-galaxy collection build --force --output-path .build/dist . && \
   ansible-galaxy collection install --force --offline --no-deps -p .build/dist/installed .build/dist/resilience-dr-*.tar.gz && \
   ANSIBLE_COLLECTIONS_PATH=$PWD/.build/dist/installed ansible-doc -l resilience.dr 2>/dev/null | grep -c "^resilience.dr"
+}
+tier_claudefs() {
+  python3 tests/lab/claudefs/cfsemu.py gc >/dev/null
+  pytest_tier -q -m claudefs tests/claudefs
 }
 tier_lab() { pytest_tier -q -m 'lab and not e2e' tests; }
 tier_e2e() { pytest_tier -q -m 'e2e and not variant' tests; }

@@ -1,0 +1,1 @@
+"""cfsemu: the ClaudeFS emulator (node agent, supervisor, fault injection) for the tests."""

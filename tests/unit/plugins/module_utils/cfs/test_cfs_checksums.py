@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+"""module_utils/cfs/checksums.py: manifest formats, sampling, and the mount reader's confinement."""
+
+import hashlib
+import os
+
+import pytest
+
+from ansible_collections.resilience.dr.plugins.module_utils.cfs import checksums
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_manifest_formats():
+    h = sha(b'a')
+    assert checksums.parse_manifest('{"x/a": "%s"}' % h.upper()) == {'x/a': h}
+    assert checksums.parse_manifest('[{"path": "x/a", "sha256": "%s"}]' % h) == {'x/a': h}
+    assert checksums.parse_manifest('{"files": [{"path": "x/a", "sha256": "%s", "size": 1}]}'
+                                    % h) == {'x/a': h}
+    assert checksums.parse_manifest('%s  x/a b\n%s *y\n' % (h, h)) == {'x/a b': h, 'y': h}
+    with pytest.raises(ValueError, match='line 1'):
+        checksums.parse_manifest('not a manifest')
+
+
+def test_sample_is_repeatable_and_all_by_default():
+    manifest = dict(('f%03d' % i, '0' * 64) for i in range(100))
+    assert len(checksums.sample(manifest)) == 100
+    first = checksums.sample(manifest, 10, seed=7)
+    assert first == checksums.sample(manifest, 10, seed=7) and len(first) == 10
+
+
+def test_mount_reader_verifies_and_refuses_symlinks_and_escapes(tmp_path):
+    root = tmp_path / 'mnt'
+    (root / 'd').mkdir(parents=True)
+    (root / 'd' / 'good').write_bytes(b'hello')
+    (root / 'd' / 'bad').write_bytes(b'changed')
+    outside = tmp_path / 'secret'
+    outside.write_bytes(b'hello')
+    os.symlink(str(outside), str(root / 'd' / 'link'))
+    os.symlink(str(tmp_path), str(root / 'dirlink'))
+    manifest = {'d/good': sha(b'hello'), 'd/bad': sha(b'original'), 'd/gone': sha(b''),
+                'd/link': sha(b'hello'), 'dirlink/secret': sha(b'hello'),
+                '../secret': sha(b'hello')}
+    verdict = checksums.verify(manifest, checksums.sample(manifest),
+                               checksums.mount_reader(str(root)))
+    assert verdict['ok'] == 1 and verdict['checked'] == 6
+    assert verdict['missing'] == ['d/gone']
+    assert [m['path'] for m in verdict['mismatched']] == ['d/bad']
+    assert sorted(e['path'] for e in verdict['errors']) == ['../secret', 'd/link', 'dirlink/secret']
+    assert all('not followed' in e['error'] or 'leaves the mount' in e['error']
+               for e in verdict['errors'])
+    assert verdict['all_ok'] is False and verdict['bytes'] == len(b'hello') + len(b'changed')
