@@ -26,7 +26,7 @@ TESTS = os.path.dirname(HERE)
 sys.path.insert(0, TESTS)
 sys.path.insert(0, os.path.join(TESTS, 'lab'))
 
-from conftest import run_module  # noqa: E402
+from testlib import run_module  # noqa: E402
 from labvm import Lab  # noqa: E402
 
 HDDS = ['/dev/disk/by-id/virtio-hdd%d' % i for i in range(4)]

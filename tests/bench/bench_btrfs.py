@@ -34,7 +34,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration'))
 
-from conftest import COLLECTIONS, ansible_env, bin_path  # noqa: E402
+from testlib import COLLECTIONS, ansible_env, bin_path  # noqa: E402
 from btrfs_helpers import ANSIBLE_ENV_FIX, loop_pool, sh  # noqa: E402
 from ansible_collections.resilience.dr.plugins.module_utils import btrfs  # noqa: E402
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner  # noqa: E402

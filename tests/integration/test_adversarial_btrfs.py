@@ -30,7 +30,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 from btrfs_helpers import (ANSIBLE_ENV_FIX, blkid, have_root_and_loops, loop_pool,  # noqa: E402
                            sh, sha256_file, tree_checksums, write_random_files)
-from conftest import REPO, ansible_env, bin_path  # noqa: E402
+from testlib import REPO, ansible_env, bin_path  # noqa: E402
 
 pytestmark = [
     pytest.mark.integration,

@@ -14,7 +14,7 @@ import tarfile
 import pytest
 import yaml
 
-from conftest import REPO
+from testlib import REPO
 
 pytestmark = pytest.mark.integration
 

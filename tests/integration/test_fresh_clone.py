@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from testlib import REPO
 
 pytestmark = pytest.mark.integration
 

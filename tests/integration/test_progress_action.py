@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from btrfs_helpers import have_root_and_loops, loop_pool, sh  # noqa: E402
-from conftest import REPO, ansible_env, bin_path  # noqa: E402
+from testlib import REPO, ansible_env, bin_path  # noqa: E402
 
 pytestmark = [
     pytest.mark.integration,

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO, ansible_env, bin_path
+from testlib import REPO, ansible_env, bin_path
 
 PLAYBOOK = os.path.join(REPO, 'tests', 'integration', 'playbooks', 'report_smoke.yml')
 SECRET = 'HUNTER2-s3cr3t-9f1c'

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO
+from testlib import REPO
 from ansible_collections.resilience.dr.plugins.plugin_utils.report_html import render_html
 from report_sample import sample_report
 

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import REPO, ansible_env, bin_path
+from testlib import REPO, ansible_env, bin_path
 from restic_helpers import (
     Dataset, ansible_argv, du_bytes, kill_tree, rest_with_auth, restic, tmpdir)
 

@@ -10,7 +10,7 @@ import pwd
 import subprocess
 import sys
 
-from conftest import REPO, ansible_env, bin_path
+from testlib import REPO, ansible_env, bin_path
 
 PLAYBOOK = os.path.join(REPO, 'tests', 'integration', 'playbooks', 'train_users_host.yml')
 

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from btrfs_helpers import free_loops, have_root_and_loops, loop_pool, sh  # noqa: E402
-from conftest import REPO, ansible_env, bin_path  # noqa: E402
+from testlib import REPO, ansible_env, bin_path  # noqa: E402
 
 pytestmark = [
     pytest.mark.integration,

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import run_module
+from testlib import run_module
 
 pytestmark = pytest.mark.lab
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import LAB_DIR, run_module
+from testlib import LAB_DIR, run_module
 
 pytestmark = pytest.mark.lab
 

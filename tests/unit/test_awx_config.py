@@ -18,7 +18,7 @@ import yaml
 
 from ansible.parsing.dataloader import DataLoader
 
-from conftest import REPO
+from testlib import REPO
 from ansible_collections.resilience.dr.plugins.filter.awx_survey_spec import awx_survey_spec
 
 PLAYBOOKS = sorted(glob.glob(os.path.join(REPO, 'playbooks', '*.yml')))

@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from conftest import REPO
+from testlib import REPO
 
 
 def read(*parts):

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, ansible_env, bin_path
+from testlib import REPO, ansible_env, bin_path
 
 PLAYBOOKS = sorted(glob.glob(os.path.join(REPO, 'playbooks', '*.yml')))
 
