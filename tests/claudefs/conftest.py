@@ -40,10 +40,17 @@ class Emulator:
     """One emulator cluster for tests: the supervisor plus API clients per node."""
 
     def __init__(self, base, contract, coverage, **options):
-        self.net = supervisor.free_net()
-        self.state_dir = os.path.join(base, 'cfs-%d' % self.net)
-        self.cluster = supervisor.Cluster.create(self.state_dir, owner=os.getpid(),
-                                                 net=self.net, **options)
+        for attempt in range(10):  # another run may claim the same free net first
+            self.net = supervisor.free_net()
+            self.state_dir = os.path.join(base, 'cfs-%d' % self.net)
+            try:
+                self.cluster = supervisor.Cluster.create(self.state_dir, owner=os.getpid(),
+                                                         net=self.net, **options)
+                break
+            except supervisor.ClusterError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.1)
         supervisor.set_owner(self.state_dir, os.getpid(), temporary=True)
         self.contract = contract
         self.coverage = coverage

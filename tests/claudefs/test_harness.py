@@ -6,6 +6,7 @@ failure here points at the harness, not at the node.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from cfsemu import procs, supervisor
+from cfsemu import procs, s3servers, supervisor
 
 pytestmark = pytest.mark.claudefs
 NET = supervisor.free_net(200, 250)
@@ -41,6 +42,12 @@ def test_up_status_faults_and_down(standin):
     inventory = open(os.path.join(standin.state_dir, 'inventory.yml')).read()
     assert 'site_a:' in inventory and 'a2:' in inventory and '127.%d.2.1' % NET in inventory
     assert oct(os.stat(os.path.join(standin.state_dir, 'inventory.yml')).st_mode)[-3:] == '600'
+    listed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-inventory'),
+                             '-i', os.path.join(standin.state_dir, 'inventory.yml'), '--list'],
+                            capture_output=True, text=True, timeout=120, check=True)
+    groups = json.loads(listed.stdout)
+    assert sorted(groups['site_a']['hosts']) == ['a1', 'a2']
+    assert groups['_meta']['hostvars']['b2']['ansible_host'] == '127.%d.2.2' % NET
 
     # The S3 endpoints are real rclone servers: an unsigned request is refused.
     with pytest.raises(urllib.error.HTTPError) as refused:
@@ -142,3 +149,26 @@ def test_gc_takes_down_an_instance_whose_owner_died(tmp_path):
         assert not cluster.status()['s3']['primary']['running']
     finally:
         cluster.down()
+
+
+def test_gc_finds_the_processes_of_a_deleted_state_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv('CFSEMU_NODE_MODULE', 'cfsemu_standin')
+    owner = subprocess.Popen([sys.executable, '-c', 'pass'])
+    owner.wait()
+    state = str(tmp_path / 'deleted')
+    cluster = supervisor.Cluster.create(state, owner=owner.pid,
+                                        net=supervisor.free_net(NET + 1, 250), shards=1,
+                                        sites=2, nodes_per_site=1)
+    cluster.up(timeout=30)
+    cluster.partition('site-a')
+    pids = [cluster.pid('a1'), cluster.pid('b1'), s3servers.pid(cluster.doc, 'primary')]
+    assert all(procs.alive(p) for p in pids)
+    shutil.rmtree(state)  # e.g. pytest removed an old basetemp
+    try:
+        assert state in supervisor.gc()
+        assert not any(procs.alive(p) for p in pids)
+        assert not cluster.firewall.exists()
+    finally:
+        for pid in pids:
+            procs.signal_and_wait(pid, 9, 5.0, marker=state)
+        cluster.firewall.remove()

@@ -1,4 +1,9 @@
-"""The harness's pure parts: cluster.json layout, the inventory, the nftables ruleset text."""
+"""The harness's pure parts: cluster.json layout, the inventory, the nftables ruleset text,
+the registry of instances (in a temporary directory)."""
+
+import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -66,3 +71,19 @@ def test_firewall_refuses_overlapping_or_empty_sides():
         firewall.apply(['127.94.1.1'], ['127.94.1.1', '127.94.1.2'])
     with pytest.raises(ValueError, match='both sides'):
         firewall.apply([], ['127.94.1.2'])
+
+
+def test_registering_a_net_is_exclusive(tmp_path, monkeypatch):
+    from cfsemu import supervisor
+    monkeypatch.setattr(supervisor, 'REGISTRY', str(tmp_path / 'registry'))
+    monkeypatch.setattr(supervisor, 'net_in_use', lambda net: False)
+    first = supervisor.Cluster.create(str(tmp_path / 'one'), owner=os.getpid(), net=201)
+    assert first.doc['net'] == 201
+    with pytest.raises(supervisor.ClusterError, match='used by the instance'):
+        supervisor.Cluster.create(str(tmp_path / 'two'), owner=os.getpid(), net=201)
+    # a stale entry (its owner is gone) is taken over
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    supervisor.set_owner(str(tmp_path / 'one'), dead.pid)
+    second = supervisor.Cluster.create(str(tmp_path / 'three'), owner=os.getpid(), net=201)
+    assert supervisor._registered(201)['state_dir'] == second.state_dir

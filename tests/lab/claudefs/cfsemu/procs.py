@@ -55,6 +55,17 @@ def owned(pid, marker):
     return alive(pid) and marker in cmdline(pid)
 
 
+def find(marker):
+    """Pids of live processes whose command line contains ``marker`` (e.g. a state dir's
+    cluster.json path: only that instance's processes name it)."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit() and int(entry) != os.getpid() and marker in cmdline(int(entry)):
+            if alive(int(entry)):
+                found.append(int(entry))
+    return sorted(found)
+
+
 def spawn(argv, log_path, pid_path, env=None, cwd=None):
     """Start ``argv`` in its own session (it outlives the caller), output to ``log_path``."""
     os.makedirs(os.path.dirname(log_path), exist_ok=True)

@@ -55,14 +55,13 @@ class Cluster(FaultsMixin):
         if os.path.exists(os.path.join(state_dir, 'cluster.json')):
             raise ClusterError('%s already holds an instance: run "cfsemu down --state %s" '
                                'first, or pick another --state' % (state_dir, state_dir))
-        net = options.get('net', 77)
-        other = _registered(net)
-        if other and other.get('state_dir') != state_dir and _owner_alive(other):
-            raise ClusterError('127.%d.0.0/16 is used by the instance in %s; choose another '
-                               '--net' % (net, other['state_dir']))
         doc = topology.build(state_dir, **options)
-        topology.write(doc)
-        _register(doc, owner)
+        _claim(doc, owner)  # atomic: two creators never get the same net
+        try:
+            topology.write(doc)
+        except OSError:
+            _unregister(doc)
+            raise
         return cls(state_dir)
 
     def up(self, timeout=60.0):
@@ -300,6 +299,39 @@ def _registered(net):
         return None
 
 
+def _in_use(entry):
+    """A registered instance still holds its net: its directory exists and its owner lives
+    (or it has none: a bare "cfsemu up"), or something still has a socket in the net."""
+    exists = os.path.exists(os.path.join(entry.get('state_dir', ''), 'cluster.json'))
+    return (exists and (entry.get('owner') is None or _owner_alive(entry))) or \
+        net_in_use(entry['net'])
+
+
+def _claim(doc, owner):
+    """Register a new instance, atomically (O_EXCL): a stale entry is replaced, a live one
+    refused."""
+    os.makedirs(REGISTRY, exist_ok=True)
+    path = _registry_path(doc['net'])
+    for unused in range(3):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            other = _registered(doc['net'])
+            if other and other.get('state_dir') != doc['state_dir'] and _in_use(other):
+                raise ClusterError('127.%d.0.0/16 is used by the instance in %s; choose '
+                                   'another --net' % (doc['net'], other['state_dir']))
+            try:
+                os.unlink(path)  # stale (or ours): claim it afresh
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(fd, 'w') as handle:
+            json.dump({'state_dir': doc['state_dir'], 'owner': owner, 'net': doc['net']},
+                      handle)
+        return
+    raise ClusterError('could not register 127.%d.0.0/16 (contended); retry' % doc['net'])
+
+
 def _register(doc, owner):
     os.makedirs(REGISTRY, exist_ok=True)
     with open(_registry_path(doc['net']), 'w') as handle:
@@ -337,7 +369,11 @@ def gc(everything=False):
             continue
         if exists:
             Cluster(state_dir).down(remove_state=entry.get('temporary', False))
-        else:
+        else:  # the directory is gone: find its processes by the paths they were given
+            for marker in (os.path.join(state_dir, 'cluster.json'),
+                           os.path.join(state_dir, 's3', '')):
+                for pid in procs.find(marker):
+                    procs.signal_and_wait(pid, signal.SIGKILL, 5.0, marker)
             Firewall(entry['net']).remove()
             os.unlink(_registry_path(entry['net']))
         cleaned.append(state_dir)
