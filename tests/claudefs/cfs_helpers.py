@@ -29,6 +29,22 @@ def wait_for(predicate, timeout, interval=0.1, what='condition'):
         time.sleep(interval)
 
 
+def json_retrying(client, method, path, body=None, timeout=30, retry_for=20.0):
+    """A call that must succeed, retried while the answer says ``retryable`` (an election in
+    progress), as the contract allows for operations marked ``x-retry-safe``: anything else
+    is not retried here."""
+    deadline = time.monotonic() + retry_for
+    while True:
+        response = client.call(method, path, body=body, timeout=timeout)
+        if response.ok:
+            return response.json
+        error = (response.json or {}).get('error') or {}
+        safe = client.contract is None or client.contract.retry_safe(response.operation)
+        if not (error.get('retryable') and safe) or time.monotonic() > deadline:
+            raise AssertionError('%s %s failed: %r' % (method, path, response))
+        time.sleep(0.3)
+
+
 def shard_table(client, site=None):
     """{(site, shard): RaftShardStatus} from raftStatus."""
     path = '/v1/raft/shards' + ('?site=%s' % site if site else '')

@@ -2,7 +2,8 @@
 
 import pytest
 
-from cfs_helpers import all_led, assert_healthy, health, save_history, shard_table, wait_for
+from cfs_helpers import (all_led, assert_healthy, health, json_retrying, save_history, shard_table,
+                         wait_for)
 from cfscheck.history import History
 from cfscheck.setcheck import check_set, explain
 from cfscheck.workload import Files
@@ -33,27 +34,27 @@ def test_wiped_node_readded_receives_its_replicas(fresh, seed):
     victim = fresh.nodes(site)[-1]
     assert all(health(fresh).values())
 
-    drained = client.json_ok('POST', '/v1/nodes/%s/drain' % victim, timeout=30)
+    drained = json_retrying(client, 'POST', '/v1/nodes/%s/drain' % victim, timeout=30)
     assert drained['node'] == victim and drained['state'] == 'draining'
     wait_for(lambda: victim not in {s['leader'] for s in shard_table(client, site).values()},
              20, what='no shard led by the drained node')
     pid = fresh.cluster.stop(victim)
     assert not procs.alive(pid)
     fresh.cluster.wipe(victim)
-    removed = client.json_ok('DELETE', '/v1/nodes/%s' % victim, timeout=30)
+    removed = json_retrying(client, 'DELETE', '/v1/nodes/%s' % victim, timeout=30)
     assert removed['state'] == 'removed'
-    assert client.json_ok('DELETE', '/v1/nodes/%s' % victim, timeout=30)['changed'] is False
-    nodes = {n['name']: n for n in client.json_ok('GET', '/v1/nodes')['nodes']}
+    assert json_retrying(client, 'DELETE', '/v1/nodes/%s' % victim, timeout=30)['changed'] is False
+    nodes = {n['name']: n for n in json_retrying(client, 'GET', '/v1/nodes')['nodes']}
     assert nodes[victim]['state'] == 'removed'
     assert files.write(client, 5, process=1).count('ok') == 5  # two replicas still commit
 
     fresh.cluster.start(victim)  # an empty disk: a new machine under the old name
-    added = client.json_ok('POST', '/v1/nodes', {'name': victim, 'site': site}, timeout=60)
+    added = json_retrying(client, 'POST', '/v1/nodes', {'name': victim, 'site': site}, timeout=60)
     assert added['changed'] is True and added['state'] == 'active'
     wait_for(lambda: _members_caught_up(client, site, victim), 60,
              what='%s caught up on every shard' % victim)
-    report = client.json_ok('POST', '/v1/metadata/consistency-check', {'verbose': True},
-                            timeout=60)
+    report = json_retrying(client, 'POST', '/v1/metadata/consistency-check', {'verbose': True},
+                           timeout=60)
     assert victim in report['checked_nodes']
     assert report['consistent'], report['problems'][:5]
     # Reads served by the re-added node itself see every file with the right content.

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from cfs_helpers import all_led, assert_healthy, health, save_history, save_json, wait_for
+from cfs_helpers import (all_led, assert_healthy, health, json_retrying, save_history, save_json,
+                         wait_for)
 from cfscheck.history import History
 from cfscheck.setcheck import check_set, explain
 from cfscheck.workload import Files, write_file
@@ -143,25 +144,25 @@ def test_destroyed_cluster_comes_back_from_snapshot_and_journal(fresh, seed):
         fresh.cluster.start(node, wait=False)
     fresh.cluster.wait_ready(fresh.nodes(), timeout=60)
     wait_for(lambda: all_led(client, site), 60, what='Raft groups on the new machines')
-    init = client.json_ok('POST', '/v1/cluster/init',
-                          {'cluster_name': config['cluster_name'] + '-restored',
-                           'bootstrap_node': fresh.nodes(site)[0]}, timeout=30)
+    request = {'cluster_name': config['cluster_name'] + '-restored',
+               'bootstrap_node': fresh.nodes(site)[0]}
+    init = json_retrying(client, 'POST', '/v1/cluster/init', request, timeout=30)
     assert init['changed'] is True
     assert before.present(client) == set()  # an empty cluster
 
-    restored = client.json_ok('POST', '/v1/metadata/restore', {'source': snapshot['location']},
-                              timeout=120)
+    restored = json_retrying(client, 'POST', '/v1/metadata/restore',
+                             {'source': snapshot['location']}, timeout=120)
     assert restored['sha256'] == snapshot['sha256']
     assert restored['files'] == snapshot['manifest']['files']
     verified = before.verify(client)
     assert verified['intact'] == 12, verified  # content comes back from S3
     assert after.present(client) == set()  # not yet: they are younger than the snapshot
 
-    replayed = client.json_ok('POST', '/v1/metadata/replay-journal', {'from_time': created},
-                              timeout=120)
+    replayed = json_retrying(client, 'POST', '/v1/metadata/replay-journal',
+                             {'from_time': created}, timeout=120)
     assert replayed['replayed'] >= 6 and replayed['changed'] is True
-    again = client.json_ok('POST', '/v1/metadata/replay-journal', {'from_time': created},
-                           timeout=120)
+    again = json_retrying(client, 'POST', '/v1/metadata/replay-journal',
+                          {'from_time': created}, timeout=120)
     assert again['changed'] is False and again['replayed'] == 0
     live = client.post('/v1/metadata/restore', {'source': snapshot['location']}, timeout=60)
     assert live.status == 409 and live.error_code == 'refused_needs_confirmation'

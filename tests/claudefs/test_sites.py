@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from cfs_helpers import assert_healthy, save_history, save_json, wait_for
+from cfs_helpers import assert_healthy, json_retrying, save_history, save_json, wait_for
 from cfscheck.history import History
 from cfscheck.setcheck import check_set, explain
 from cfscheck.workload import Files, read_file, write_file
@@ -100,13 +100,13 @@ def test_partition_with_writes_on_both_sides_records_conflicts_on_heal(fresh, se
     assert _lww_winner(conflicts[x]) == site_b and _lww_winner(conflicts[y]) == site_a
 
     # A manual choice for y (the LWW loser) is honoured; LWW settles the rest.
-    manual = a.json_ok('POST', '/v1/conflicts/resolve', {
+    manual = json_retrying(a, 'POST', '/v1/conflicts/resolve', {
         'strategy': 'manual', 'choices': [{'inode': conflicts[y]['inode'], 'winner': site_b}]},
         timeout=30)
     assert {c['path'] for c in manual['resolved']} == {y}
     assert {c['winner'] for c in manual['resolved']} == {site_b}
-    lww = a.json_ok('POST', '/v1/conflicts/resolve', {'strategy': 'last-write-wins'},
-                    timeout=30)
+    lww = json_retrying(a, 'POST', '/v1/conflicts/resolve', {'strategy': 'last-write-wins'},
+                        timeout=30)
     assert lww['unresolved'] == 0
     again = a.json_ok('POST', '/v1/conflicts/resolve', {'strategy': 'last-write-wins'})
     assert again['changed'] is False
