@@ -97,7 +97,7 @@ def gating(playbook):
         texts += [open(p).read() for p in glob.glob(os.path.join(REPO, 'roles', role, 'tasks', '*.yml'))]
     named = set()
     for text in texts:
-        named.update(re.findall(r'(?:-e |set )(train_[a-z_]+)(?:=|: )', text))
+        named.update(re.findall(r'(?:-e |set )((?:train|claudefs)_[a-z_]+)(?:=|: )', text))
     for name, option in options.items():
         default = safe_default(option)
         if default is not None and (option.get('type') == 'bool' or name in named):
@@ -175,7 +175,7 @@ def injected_by_secret_fields():
 
 def test_every_vault_secret_is_a_secret_credential_field():
     secrets = vault_secrets()
-    assert {'train_backups_password', 'train_backups_rclone_config'} <= secrets
+    assert {'train_backups_password', 'train_backups_rclone_config', 'claudefs_admin_token'} <= secrets
     injected = injected_by_secret_fields()
     for name in secrets:
         assert name in injected, '%s has no secret credential field' % name
@@ -184,8 +184,10 @@ def test_every_vault_secret_is_a_secret_credential_field():
         options = {}
         for role, entry in role_uses(os.path.join(REPO, template['playbook'])):
             options.update(options_of(role, entry))
-        if set(options) & secrets:
-            assert template.get('restic_credential') is True, template['name']
+        flags = {t['name']: t['job_template_flag'] for t in AWX_VARS['awx_dr_credential_types']}
+        for secret in set(options) & secrets:
+            flag = flags[injected[secret]]
+            assert template.get(flag) is True, (template['name'], secret, flag)
 
 
 def test_credential_fields_that_hold_secrets_are_secret():
