@@ -25,6 +25,9 @@ SAMPLE_INPUTS = {
         'password': 'AWX-TEST-restic-pw-7f3c',
         'rclone_config': '[remote]\ntype = local\ntoken = AWX-TEST-rclone-token-91ad\n',
     },
+    'resilience.dr ClaudeFS admin token': {
+        'admin_token': 'AWX-TEST-claudefs-token-4be2',
+    },
 }
 
 
@@ -52,7 +55,7 @@ def injected(template, inputs=None):
     """(extra vars, environment) the job template's credentials inject, rendered as AWX does."""
     extra, env = {}, {}
     types = dict((t['name'], t) for t in awx_vars()['awx_dr_credential_types'])
-    attached = ['resilience.dr restic repository'] if template.get('restic_credential') else []
+    attached = [t['name'] for t in types.values() if template.get(t['job_template_flag'])]
     for name in attached:
         values = dict((f['id'], '') for f in types[name]['inputs']['fields'])
         values.update((inputs or SAMPLE_INPUTS)[name])
