@@ -95,6 +95,12 @@ def test_check_mode_job(template, project, job):
     expected = REFUSALS.get(template['playbook'])
     if expected:
         assert expected in out, out[-3000:]
+    elif template['playbook'].startswith('playbooks/cfs-'):
+        # ClaudeFS: past the report check, stopped by the read-only preflight of the claudefs
+        # role, because localhost names no admin API endpoint.
+        assert report['failures'][0]['phase'] == 'claudefs', report['failures']
+        assert ('at least one endpoint is required' in out
+                or 'the node endpoints (claudefs_node_endpoint' in out), out[-3000:]
     else:
         # recover-os-disk: past the report and inventory checks, stopped by this host (no
         # bcache, no train-server disks) inside train_storage's read-only preflight.
