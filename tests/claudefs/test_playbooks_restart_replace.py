@@ -40,6 +40,12 @@ def test_quorum_back_by_restarting_the_lost_members(emu, seed, tmp_path):
     em.cluster.kill('a3')
     wait_for(lambda: not any(s['has_quorum'] for s in site_a(em).values()), 30, 0.2,
              'site-a without quorum')
+    # The operator arrives after the detection: SWIM has declared the two nodes Dead (before
+    # that, the preflight's plan refuses to fence members SWIM still reports Alive).
+    survivor = em.client('a1')
+    wait_for(lambda: {n['name']: n['swim'] for n in survivor.json_ok('GET', '/v1/status')
+                      ['nodes'] if n['name'] in ('a2', 'a3')} == {'a2': 'Dead', 'a3': 'Dead'},
+             30, 0.2, 'a2 and a3 declared Dead by SWIM')
     # no gate: option 1 needs none; the force-leader would be refused if it were reached
     run = run_playbook('cfs-recover-quorum.yml', em, {'claudefs_quorum_site': 'site-a',
                                                       'claudefs_manifest': manifest})
