@@ -61,14 +61,21 @@ def split_rel(relpath):
     return [c for c in (relpath or '').split('/') if c and c != '.']
 
 
-def open_beneath(root_fd, relpath):
+def _walk_beneath(root_fd, relpath, create_mode=None):
     """Open directory ``relpath`` below ``root_fd`` component by component, never following a
-    symlink. ``''`` returns a duplicate of ``root_fd``. The caller closes the result."""
+    symlink and never going up (``..`` is refused); with ``create_mode``, missing directories
+    are created with that mode on the way. The caller closes the result."""
     fd = os.dup(root_fd)
     try:
         for comp in split_rel(relpath):
             if comp == '..':
                 raise UnsafePath(errno.EPERM, '".." in a path below the target', relpath)
+            if create_mode is not None:
+                try:
+                    os.mkdir(comp, create_mode, dir_fd=fd)
+                except OSError as exc:
+                    if exc.errno != errno.EEXIST:
+                        raise
             nxt = open_subdir(fd, comp)
             os.close(fd)
             fd = nxt
@@ -76,6 +83,12 @@ def open_beneath(root_fd, relpath):
         os.close(fd)
         raise
     return fd
+
+
+def open_beneath(root_fd, relpath):
+    """Open directory ``relpath`` below ``root_fd``, never following a symlink. ``''`` returns
+    a duplicate of ``root_fd``. The caller closes the result."""
+    return _walk_beneath(root_fd, relpath)
 
 
 def lstat_at(dir_fd, name):
@@ -117,21 +130,7 @@ def remove_at(dir_fd, name):
 
 def makedirs_beneath(root_fd, relpath, mode=0o700):
     """Create the missing directories of ``relpath`` below ``root_fd``; return an fd of the last."""
-    fd = os.dup(root_fd)
-    try:
-        for comp in split_rel(relpath):
-            try:
-                os.mkdir(comp, mode, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno != errno.EEXIST:
-                    raise
-            nxt = open_subdir(fd, comp)
-            os.close(fd)
-            fd = nxt
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    return _walk_beneath(root_fd, relpath, create_mode=mode)
 
 
 def read_at(dir_fd, name, limit=1 << 20):

@@ -45,6 +45,24 @@ def test_state_in_a_symlinked_subdirectory_is_refused(tmp_path):
     assert os.listdir(str(elsewhere)) == []
 
 
+def test_walks_below_the_target_never_go_up_or_through_links(tmp_path):
+    root = tmp_path / 'root'
+    (root / 'a').mkdir(parents=True)
+    (tmp_path / 'outside').mkdir()
+    os.symlink(str(tmp_path / 'outside'), str(root / 'link'))
+    fd = os.open(str(root), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for walk in (safe_fs.open_beneath, safe_fs.makedirs_beneath):
+            for rel in ('a/../..', '../outside', 'link', 'link/x'):
+                with pytest.raises(safe_fs.UnsafePath):
+                    os.close(walk(fd, rel))
+        os.close(safe_fs.makedirs_beneath(fd, 'a/b/c'))
+        assert (root / 'a' / 'b' / 'c').is_dir()
+        assert os.listdir(str(tmp_path / 'outside')) == []
+    finally:
+        os.close(fd)
+
+
 def test_merge_replaces_symlinks_at_every_level(tmp_path):
     staged, target, elsewhere = (tmp_path / n for n in ('s', 't', 'e'))
     for d in ('alice/sub', ):
