@@ -9,6 +9,7 @@
 #   claudefs     pytest -m claudefs: the ClaudeFS emulator (real processes, pysyncobj Raft,
 #                nftables packet drops, rclone S3) and the conformance tests of its admin API
 #   lab          pytest -m lab: lab VMs under qemu (smoke, bcache, end-to-end)
+#   known_issues pytest -m known_issue: tests that expose a known intermittent bug (test-all only)
 #   molecule     molecule test for every role that has a scenario
 #   e2e          pytest -m 'e2e and not variant': the headline break-then-recover flow in a
 #                lab VM (blank disks refused; OS disk + NVMe lost, recovered, rebooted, re-run)
@@ -28,7 +29,7 @@ export RESILIENCE_LAB_OWNER=$$
 python3 tests/lab/labctl.py gc >/dev/null
 
 DEFAULT=(sanity lint unit integration build claudefs lab e2e)
-ALL=(sanity lint unit integration build claudefs lab molecule variants)
+ALL=(sanity lint unit integration build claudefs known_issues lab molecule variants)
 TIERS=("$@")
 [ ${#TIERS[@]} -gt 0 ] || TIERS=("${DEFAULT[@]}")
 [ "${TIERS[*]}" = all ] && TIERS=("${ALL[@]}")
@@ -61,7 +62,11 @@ tier_build() {
 }
 tier_claudefs() {
   python3 tests/lab/claudefs/cfsemu.py gc >/dev/null
-  pytest_tier -q -m claudefs tests/claudefs
+  pytest_tier -q -m 'claudefs and not known_issue' tests/claudefs
+}
+tier_known_issues() {  # tests that expose a known intermittent bug: they must fail until it is fixed
+  python3 tests/lab/claudefs/cfsemu.py gc >/dev/null
+  pytest_tier -q -m known_issue tests
 }
 tier_lab() { pytest_tier -q -m 'lab and not e2e' tests; }
 tier_e2e() { pytest_tier -q -m 'e2e and not variant' tests; }
