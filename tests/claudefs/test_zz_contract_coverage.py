@@ -21,8 +21,10 @@ def test_every_operation_was_called(coverage, request):
                     'emulator (called: %s)' % ', '.join(sorted(coverage.calls)))
     files = {os.path.basename(p) for p in glob.glob(os.path.join(HERE, 'test_*.py'))}
     ran = {os.path.basename(str(item.fspath)) for item in request.session.items}
+    # make test's tier leaves out only the tests marked known_issue: still the whole contract
+    whole = ('claudefs', 'claudefs and not known_issue', '')
     if files - ran or request.config.getoption('keyword') or request.config.getoption('markexpr') \
-            not in ('claudefs', ''):
+            not in whole:
         pytest.skip('only part of the ClaudeFS tier ran (%s)' % ', '.join(sorted(files - ran)))
     missing = coverage.missing()
     assert not missing, 'operations never called: %s' % ', '.join(missing)
