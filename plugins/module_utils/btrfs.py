@@ -40,6 +40,8 @@ from ansible_collections.resilience.dr.plugins.module_utils import blockdev
 from ansible_collections.resilience.dr.plugins.module_utils.blockdev import device_rdev
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs_safety import (
     DeviceSafety, check_request_devices)
+from ansible_collections.resilience.dr.plugins.module_utils.kernel_log import (
+    CLOCK_SLACK_SECONDS, KernelLogCursor)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, Plan, Refusal, render)
 
@@ -1145,8 +1147,9 @@ def scrub_result(status):
 # ``dmesg --time-format iso``: "2026-11-22T15:23:07,906062+00:00 BTRFS warning (device loop0):
 # scrub: checksum error at logical ... (path: doomed.bin)".  The kernel names the file only for
 # data it could not read or repair; the path is relative to the filesystem's top level.
-_KLOG_LINE = re.compile(r'^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:[,.]\d+)?(?P<tz>[+-]\d\d:?\d\d|Z)?'
-                        r'\s+BTRFS \w+ \(device (?P<dev>[^)]+)\): (?P<msg>.*)$')
+_KLOG_LINE = re.compile(r'^(?:(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:[,.]\d+)?'
+                        r'(?P<tz>[+-]\d\d:?\d\d|Z)?\s+)?'
+                        r'BTRFS \w+ \(device (?P<dev>[^)]+)\): (?P<msg>.*)$')
 _KLOG_PATH = re.compile(r'\(path: (?P<path>.*)\)\s*$')
 
 
@@ -1154,7 +1157,8 @@ def parse_kernel_log_paths(text, devices=None, since=None):
     """Files that BTRFS error lines in the kernel log name, as ``[{path, errors, kinds}]``.
 
     ``devices`` keeps lines of those kernel device names only (the filesystem's members);
-    ``since`` (epoch) keeps lines logged at or after it (this scrub, not an old one).
+    ``since`` (epoch) keeps lines logged at or after it (this scrub, not an old one); lines
+    without a time stamp (``/dev/kmsg`` messages, already limited by position) are all kept.
     """
     found = {}
     for line in text.splitlines():
@@ -1163,7 +1167,7 @@ def parse_kernel_log_paths(text, devices=None, since=None):
             continue
         if devices and m.group('dev') not in devices:
             continue
-        if since is not None and parse_since(m.group('ts') + (m.group('tz') or '')) < int(since):
+        if since is not None and m.group('ts') and parse_since(m.group('ts') + (m.group('tz') or '')) < int(since):
             continue
         path = _KLOG_PATH.search(m.group('msg'))
         if not path:
@@ -1283,7 +1287,10 @@ class ScrubManager:
                   'uuid': fs['uuid'] if fs else before['uuid'],
                   'threshold': iso(int(threshold)), 'previous': scrub_result(before)}
         after = before
+        cursor = None
         if plan and not self.module.check_mode:
+            # Placed before the scrub starts: what it reads afterwards is this scrub's log.
+            cursor = KernelLogCursor()
             for step in plan.steps:
                 # "scrub start -B" exits non-zero when it found errors; the status says which.
                 rc, out, err = self.runner.run(step.argv, check=False)
@@ -1300,15 +1307,29 @@ class ScrubManager:
             'duration_seconds', 'started', 'finished')))
         result['affected_files'] = []
         if (after['uncorrectable_errors'] or after['corrected_errors']) and not self.module.check_mode:
-            result['affected_files'] = self.affected_files(result['uuid'], after['started_epoch'])
+            result['affected_files'] = self.affected_files(result['uuid'], after['started_epoch'],
+                                                           cursor)
+        if cursor is not None:
+            cursor.close()
         result['affected_summary'] = describe_affected(result['affected_files'])
         result['commands'] = self.runner.executed
         result['failed_uncorrectable'] = bool(after['uncorrectable_errors'])
         return result
 
-    def affected_files(self, uuid, since):
-        """Files the kernel named while scrubbing; None when the kernel log cannot be read."""
+    def affected_files(self, uuid, since, cursor=None):
+        """Files the kernel named while scrubbing; None when the kernel log cannot be read.
+
+        A scrub this run started is read through its cursor (exactly the records logged since).
+        A scrub found already run, or started by someone else, is read from ``dmesg`` by time,
+        with CLOCK_SLACK_SECONDS of tolerance because dmesg's wall-clock stamps run early.
+        """
+        members = member_kernel_names(uuid) if uuid else None
+        messages = cursor.read() if cursor is not None else None
+        if messages is not None:
+            return parse_kernel_log_paths('\n'.join(messages), members)
         rc, out, _err = self.runner.run(['dmesg', '--time-format', 'iso'], check=False)
         if rc != 0:
             return None
-        return parse_kernel_log_paths(out, member_kernel_names(uuid) if uuid else None, since)
+        if since is not None:
+            since -= CLOCK_SLACK_SECONDS
+        return parse_kernel_log_paths(out, members, since)

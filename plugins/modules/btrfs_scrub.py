@@ -139,10 +139,13 @@ scrub:
   type: dict
 affected_files:
   description:
-    - Files the kernel named in its log while scrubbing (C(dmesg --time-format iso), lines of
-      the filesystem's member devices logged since the scrub started), with the number of error
-      lines and their kinds (C(checksum error), C(i/o error)). Paths are relative to the
-      filesystem's top level.
+    - Files the kernel named in its log while scrubbing, on lines of the filesystem's member
+      devices, with the number of error lines and their kinds (C(checksum error), C(i/o error)).
+      Paths are relative to the filesystem's top level.
+    - For a scrub this run started, exactly the records logged while it ran (read from
+      C(/dev/kmsg) by position). For a scrub found already finished or running, the lines of
+      C(dmesg --time-format iso) stamped at most 5 seconds before it started (dmesg's wall-clock
+      stamps run early).
     - The kernel names files only for data it could not repair or read, so corrected errors
       usually leave this empty. Null when the kernel log could not be read.
   returned: always
