@@ -459,7 +459,7 @@ def probe_device(runner, path):
 
 def read_superblock(runner, device):
     tool = runner.which('bcache-super-show', hint='install bcache-tools')
-    rc, out, err = runner.run([tool, device], check=False)
+    rc, out, err = runner.run([tool, device], check_rc=False)
     if rc != 0:
         if 'bad magic' in (out + err).lower():
             return None
@@ -474,7 +474,7 @@ def scan_superblocks(runner):
     if not blkid_bin:
         return []
     rc, out, err = runner.run([blkid_bin, '-c', '/dev/null', '-o', 'export', '-t', 'TYPE=bcache'],
-                              check=False)
+                              check_rc=False)
     if rc != 0:
         return []
     result = []
@@ -646,7 +646,7 @@ class BcacheCache:
         dmesg = self.runner.which('dmesg', required=False)
         if not dmesg:
             return ''
-        rc, out, err = self.runner.run([dmesg], check=False)
+        rc, out, err = self.runner.run([dmesg], check_rc=False)
         lines = [ln for ln in out.splitlines() if 'bcache' in ln][-3:]
         return ' | '.join(ln.strip() for ln in lines)
 
@@ -675,7 +675,7 @@ class BcacheCache:
     def _settle(self):
         udevadm = self.runner.which('udevadm', required=False)
         if udevadm:
-            self.runner.run([udevadm, 'settle', '--timeout=30'], check=False)
+            self.runner.run([udevadm, 'settle', '--timeout=30'], check_rc=False)
 
     # ---- registration -------------------------------------------------------------------------
 
@@ -962,7 +962,7 @@ class BcacheCache:
                 os.rename(tmp, self.persist_path)
             elif os.path.exists(self.persist_path):
                 os.unlink(self.persist_path)
-            self.runner.run([udevadm, 'control', '--reload'], check=False)
+            self.runner.run([udevadm, 'control', '--reload'], check_rc=False)
         what = 'remove the boot-time tunables of these devices from' if drop else \
             'write the udev rule that re-applies sequential_cutoff/writeback_percent at boot to'
         self.plan.add('%s %s (then udevadm control --reload)' % (what, self.persist_path),

@@ -19,14 +19,14 @@ import os
 import re
 
 from ansible_collections.resilience.dr.plugins.module_utils import blockdev
+from ansible_collections.resilience.dr.plugins.module_utils.runner import ModuleFailure
 
 
-class BcacheFailure(Exception):
+class BcacheFailure(ModuleFailure):
     """The module cannot reach the requested state; ``details`` go into the failed result."""
 
     def __init__(self, message, **details):
-        self.details = details
-        super(BcacheFailure, self).__init__(message)
+        super(BcacheFailure, self).__init__(message, details=details)
 
 
 def refuse_in_use(path, role):

@@ -394,5 +394,5 @@ def signatures(runner, path):
     """
     wipefs = runner.which('wipefs', hint='install util-linux')
     rc, out, err = runner.run([wipefs, '--no-act', '--json', '-O', WIPEFS_COLUMNS, path],
-                              check=True, hint='check that %s is a readable block device' % path)
+                              check_rc=True, hint='check that %s is a readable block device' % path)
     return parse_wipefs_json(out)

@@ -404,14 +404,14 @@ class Btrfs:
 
     def version(self):
         if self._version is None:
-            rc, out, err = self.runner.run([self.btrfs, '--version'], check=False)
+            rc, out, err = self.runner.run([self.btrfs, '--version'], check_rc=False)
             self._version = parse_version(out + err) or ()
         return self._version
 
     # raw reads ------------------------------------------------------------------------------
     def show(self):
         rc, out, err = self.runner.run(
-            [self.btrfs, 'filesystem', 'show', '--raw'], check=False)
+            [self.btrfs, 'filesystem', 'show', '--raw'], check_rc=False)
         if rc != 0 and out.strip() == '':
             # rc 1 with no output means: no btrfs at all (older progs).
             if 'ERROR' in err and 'not a valid btrfs' not in err:
@@ -424,7 +424,7 @@ class Btrfs:
         if self._mounts is None or refresh:
             findmnt = self.runner.which('findmnt', hint='install util-linux')
             rc, out, err = self.runner.run([findmnt, '--json', '--list', '-o',
-                                            'TARGET,SOURCE,FSTYPE,OPTIONS'], check=False)
+                                            'TARGET,SOURCE,FSTYPE,OPTIONS'], check_rc=False)
             self._mounts = parse_findmnt_json(out) if rc == 0 else []
         return self._mounts
 
@@ -433,22 +433,22 @@ class Btrfs:
 
     def chunk_tree(self, path):
         rc, out, err = self.runner.run(
-            [self.btrfs, 'inspect-internal', 'dump-tree', '-t', 'chunk', path], check=False)
+            [self.btrfs, 'inspect-internal', 'dump-tree', '-t', 'chunk', path], check_rc=False)
         if rc != 0:
             return None
         return parse_chunk_tree(out)
 
     def usage(self, mnt):
         rc, out, err = self.runner.run([self.btrfs, 'filesystem', 'usage', '-b', mnt],
-                                       check=False)
+                                       check_rc=False)
         return parse_filesystem_usage(out) if out.strip() else None
 
     def device_stats(self, mnt):
-        rc, out, err = self.runner.run([self.btrfs, 'device', 'stats', mnt], check=False)
+        rc, out, err = self.runner.run([self.btrfs, 'device', 'stats', mnt], check_rc=False)
         return parse_device_stats(out)
 
     def scrub_status(self, mnt):
-        rc, out, err = self.runner.run([self.btrfs, 'scrub', 'status', '-R', mnt], check=False)
+        rc, out, err = self.runner.run([self.btrfs, 'scrub', 'status', '-R', mnt], check_rc=False)
         if rc != 0 and not out.strip():
             return None
         return parse_scrub_status(out)
@@ -993,7 +993,7 @@ class ArrayManager(DeviceSafety):
         try:
             for step in plan.steps:
                 if step.argv is not None:
-                    rc, out, err = self.runner.run(step.argv, check=False)
+                    rc, out, err = self.runner.run(step.argv, check_rc=False)
                     if rc != 0 and not self._tolerated(step, rc):
                         raise CommandError(step.argv, rc, out, err, step.hint)
                 else:
@@ -1001,7 +1001,7 @@ class ArrayManager(DeviceSafety):
                 plan.done.append(step.as_dict())
         finally:
             if self.temp_mount and os.path.ismount(self.temp_mount):
-                self.runner.run([self.runner.which('umount'), self.temp_mount], check=False)
+                self.runner.run([self.runner.which('umount'), self.temp_mount], check_rc=False)
                 plan.done.append({'step': 'unmount the temporary mount %s' % self.temp_mount,
                                   'command': render(['umount', self.temp_mount]),
                                   'destructive': False})
@@ -1036,7 +1036,7 @@ class ArrayManager(DeviceSafety):
             present = [d['path'] for d in before['devices'] if d['path'] and not d['missing']]
             if present:
                 rc, out, err = self.runner.run([self.bt.btrfs, 'device', 'scan'] + present,
-                                               check=False)
+                                               check_rc=False)
                 result['assembled'] = rc == 0
         if changed and not self.module.check_mode:
             self.execute(plan)
@@ -1293,7 +1293,7 @@ class ScrubManager:
             cursor = KernelLogCursor()
             for step in plan.steps:
                 # "scrub start -B" exits non-zero when it found errors; the status says which.
-                rc, out, err = self.runner.run(step.argv, check=False)
+                rc, out, err = self.runner.run(step.argv, check_rc=False)
                 after = self.status(mnt)
                 if rc != 0 and after['started_epoch'] == before['started_epoch'] \
                         and state != 'cancelled':
@@ -1327,7 +1327,7 @@ class ScrubManager:
         messages = cursor.read() if cursor is not None else None
         if messages is not None:
             return parse_kernel_log_paths('\n'.join(messages), members)
-        rc, out, _err = self.runner.run(['dmesg', '--time-format', 'iso'], check=False)
+        rc, out, _err = self.runner.run(['dmesg', '--time-format', 'iso'], check_rc=False)
         if rc != 0:
             return None
         if since is not None:

@@ -678,7 +678,7 @@ class Restic:
     @property
     def version(self):
         if self._version is None:
-            rc, out, err = self.runner.run([self.executable, 'version'], check=False,
+            rc, out, err = self.runner.run([self.executable, 'version'], check_rc=False,
                                            env=self.env)
             if rc != 0:
                 raise ResticError([self.executable, 'version'], rc, out, err,
@@ -704,7 +704,7 @@ class Restic:
         while True:
             attempt += 1
             self.attempts += 1
-            rc, out, err = self.runner.run(argv, check=False, env=self.env)
+            rc, out, err = self.runner.run(argv, check_rc=False, env=self.env)
             if rc in ok_codes:
                 return out, err
             kind = classify_error(rc, err, out)

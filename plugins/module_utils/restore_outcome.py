@@ -17,7 +17,8 @@ __metaclass__ = type
 import errno
 import os
 
-from ansible_collections.resilience.dr.plugins.module_utils.runner import CommandError, Refusal
+from ansible_collections.resilience.dr.plugins.module_utils.runner import (
+    CommandError, ModuleFailure, Refusal)
 
 UNCHANGED = 'unchanged'
 PARTIAL = 'partial'
@@ -25,18 +26,12 @@ RESTORED_UNRECORDED = 'restored-unrecorded'
 RESTORED_DIFFERS = 'restored-differs'
 
 
-class RestoreFailed(Exception):
+class RestoreFailed(ModuleFailure):
     """A restore failed after it may have written: fail_json with these fields."""
 
     def __init__(self, message, changed, fields):
-        self.changed = changed
         self.fields = fields
-        super(RestoreFailed, self).__init__(message)
-
-    def as_result(self):
-        result = dict(self.fields)
-        result['changed'] = self.changed
-        return result
+        super(RestoreFailed, self).__init__(message, details=fields, changed=changed)
 
 
 class VerifyMismatch(Exception):

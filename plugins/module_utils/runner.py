@@ -7,7 +7,9 @@ Every module builds a :class:`Plan` of :class:`Step` objects, then either only r
 (check mode) or executes it.  Commands are argv lists, never shell strings, and always run
 under ``LC_ALL=C`` so that the parsers in the subsystem files see the tools' untranslated
 output.  A failing tool becomes a :class:`CommandError` that carries the command, the tool's
-own message and a hint that tells the operator what to do next.
+own message and a hint that tells the operator what to do next; every failure is a
+:class:`ModuleFailure` (a refusal, a tool error, or a subsystem's own) and fails the module the
+same way in :func:`run_module`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,46 +27,63 @@ def render(argv):
     return ' '.join(shlex.quote(str(a)) for a in argv)
 
 
-class CommandError(Exception):
+class ModuleFailure(Exception):
+    """The one failure type of this collection's modules.
+
+    ``message`` is what the operator reads; ``hint`` says what to do next; ``details`` are extra
+    result fields (the plan, the state found, what was left behind).  ``changed`` is true when
+    something was written before the failure, so that a failed task never hides a change; a
+    :class:`Plan` that fails part-way sets it and adds ``steps_done``.
+    """
+
+    def __init__(self, message, hint=None, details=None, changed=False):
+        self.hint = hint
+        self.details = dict(details or {})
+        self.changed = changed
+        if hint and hint not in message:
+            message = '%s -- next: %s' % (message, hint)
+        super(ModuleFailure, self).__init__(message)
+
+    def as_result(self):
+        """Fields for ``fail_json`` besides ``msg``."""
+        result = dict(self.details)
+        result['changed'] = self.changed
+        if self.hint:
+            result.setdefault('hint', self.hint)
+        return result
+
+
+class CommandError(ModuleFailure):
     """A tool exited non-zero (or could not be started)."""
 
-    def __init__(self, argv, rc, stdout='', stderr='', hint=None):
+    def __init__(self, argv, rc, stdout='', stderr='', hint=None, changed=False):
         self.argv = [str(a) for a in argv]
         self.rc = rc
         self.stdout = stdout or ''
         self.stderr = stderr or ''
-        self.hint = hint
         tool_msg = (self.stderr.strip() or self.stdout.strip() or 'no output').splitlines()
         self.tool_message = ' '.join(tool_msg[-5:])
         text = '%s failed (rc=%s): %s' % (render(self.argv), rc, self.tool_message)
-        if hint:
-            text += ' -- next: %s' % hint
-        super(CommandError, self).__init__(text)
-
-    def as_result(self):
-        """Fields for ``fail_json``: the command, the tool's own words and the next step."""
-        return {
-            'cmd': render(self.argv),
-            'rc': self.rc,
-            'stdout': self.stdout,
-            'stderr': self.stderr,
-            'hint': self.hint,
-        }
+        super(CommandError, self).__init__(text, hint=hint, changed=changed, details={
+            'cmd': render(self.argv), 'rc': rc, 'stdout': self.stdout, 'stderr': self.stderr,
+            'hint': hint})
 
 
-class Refusal(Exception):
+class Refusal(ModuleFailure):
     """A safety check refused a step.  Nothing has been changed when this is raised.
 
     ``option`` names the module option that would allow the step, so that every refusal
-    tells the operator exactly how to proceed if they really mean it.
+    tells the operator exactly how to proceed if they really mean it.  Refusals of bad input
+    that no option allows leave it None.
     """
 
     def __init__(self, message, option=None, details=None):
         self.option = option
-        self.details = details or {}
         if option and option not in message:
             message = '%s (set %s to allow this)' % (message, option)
-        super(Refusal, self).__init__(message)
+        details = dict(details or {})
+        details.update(refused=True, option=option)
+        super(Refusal, self).__init__(message, details=details)
 
 
 class Runner:
@@ -81,8 +100,9 @@ class Runner:
         self.environ.update(environ or {})
         self.executed = []
 
-    def run(self, argv, check=True, data=None, hint=None, env=None, binary_data=False):
-        """Run ``argv``; return ``(rc, stdout, stderr)``.  Raise CommandError when ``check``."""
+    def run(self, argv, check_rc=True, data=None, hint=None, env=None, binary_data=False):
+        """Run ``argv``; return ``(rc, stdout, stderr)``.  Raise CommandError when ``check_rc``
+        and the tool exits non-zero."""
         argv = [str(a) for a in argv]
         environ = dict(self.environ)
         environ.update(env or {})
@@ -92,7 +112,7 @@ class Runner:
             check_rc=False, expand_user_and_vars=False)
         self.executed.append({'cmd': render(argv), 'rc': rc,
                               'seconds': round(time.time() - started, 3)})
-        if check and rc != 0:
+        if check_rc and rc != 0:
             raise CommandError(argv, rc, out, err, hint)
         return rc, out, err
 
@@ -151,28 +171,36 @@ class Plan:
         return [s.as_dict() for s in self.steps]
 
     def execute(self, runner):
-        """Run every step in order.  A failure stops the plan; ``done`` says how far it got."""
+        """Run every step in order; return the steps done.
+
+        A failure stops the plan and is re-raised with ``changed`` set when any step had run,
+        and ``steps_done`` and ``steps_left`` in its details: the truthful state it left.
+        """
         for step in self.steps:
-            if step.argv is not None:
-                runner.run(step.argv, hint=step.hint)
-            else:
-                step.action()
+            try:
+                if step.argv is not None:
+                    runner.run(step.argv, hint=step.hint)
+                else:
+                    step.action()
+            except ModuleFailure as exc:
+                exc.changed = exc.changed or bool(self.done)
+                exc.details['steps_done'] = list(self.done)
+                exc.details['steps_left'] = [s.as_dict() for s in self.steps[len(self.done):]]
+                raise
             self.done.append(step.as_dict())
         return self.done
 
 
 def run_module(module, work):
-    """Call ``work()``, which returns the result dict, and turn errors into ``fail_json``.
+    """Call ``work()``, which returns the result dict, and turn failures into ``fail_json``.
 
-    A :class:`Refusal` fails with ``refused: true`` and the option that would allow the
-    step; a :class:`CommandError` fails with the command, the tool's message and the hint.
-    Every module's ``main()`` ends with this, so that errors look the same everywhere.
+    Every :class:`ModuleFailure` fails the same way: its message, ``changed`` (true when a step
+    had run), and its details (a :class:`Refusal` adds ``refused: true`` and the option that
+    would allow the step; a :class:`CommandError` the command, the tool's message and the
+    hint).  Every module's ``main()`` ends with this, so that failures look the same everywhere.
     """
     try:
         result = work()
-    except Refusal as exc:
-        module.fail_json(msg=str(exc), refused=True, option=exc.option, changed=False,
-                         **exc.details)
-    except CommandError as exc:
-        module.fail_json(msg=str(exc), changed=False, **exc.as_result())
+    except ModuleFailure as exc:
+        module.fail_json(msg=str(exc), **exc.as_result())
     module.exit_json(**result)

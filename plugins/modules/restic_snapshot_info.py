@@ -224,7 +224,7 @@ def main():
             args = ['check']
             if p['read_data_subset']:
                 args += ['--read-data-subset', p['read_data_subset']]
-            rc, out, err = runner.run(restic.argv(args, no_lock=False), check=False,
+            rc, out, err = runner.run(restic.argv(args, no_lock=False), check_rc=False,
                                       env=restic.env)
             result['check'] = parse_check(out, err, rc)
         if p['status_file']:

@@ -60,7 +60,7 @@ class FakeRunner:
     def which(self, tool, required=True, hint=None):
         return '/usr/sbin/%s' % tool
 
-    def run(self, argv, check=True, **kwargs):  # pragma: no cover - planning must not run
+    def run(self, argv, check_rc=True, **kwargs):  # pragma: no cover - planning must not run
         raise AssertionError('planning ran a command: %s' % argv)
 
 
@@ -413,7 +413,7 @@ class CapturedRunner(FakeRunner):
         self.blkid_text = blkid_text
         self.super_show = super_show_by_device
 
-    def run(self, argv, check=True, **kwargs):
+    def run(self, argv, check_rc=True, **kwargs):
         if argv[0].endswith('blkid'):
             return 0, self.blkid_text, ''
         if argv[0].endswith('bcache-super-show'):

@@ -156,3 +156,43 @@ def test_failure_says_what_it_left(tmp_path):
     assert 're-run' in str(fail)
     fail = O.failure(O.VerifyMismatch('differs'), progress, None, None)
     assert fail.changed is True and fail.as_result()['target_state'] == 'restored-differs'
+
+
+# -- the one module contract (runner.py) -------------------------------------------------------
+
+def test_a_plan_that_fails_part_way_says_changed_and_what_ran():
+    from ansible_collections.resilience.dr.plugins.module_utils.runner import (
+        ModuleFailure, Plan)
+
+    ran = []
+
+    def boom():
+        raise ModuleFailure('second step broke', hint='look at it')
+
+    plan = Plan()
+    plan.add('first', action=lambda: ran.append(1))
+    plan.add('second', action=boom)
+    plan.add('third', action=lambda: ran.append(3))
+    with pytest.raises(ModuleFailure) as err:
+        plan.execute(runner=None)
+    result = err.value.as_result()
+    assert ran == [1]
+    assert result['changed'] is True
+    assert [s['step'] for s in result['steps_done']] == ['first']
+    assert [s['step'] for s in result['steps_left']] == ['second', 'third']
+    assert str(err.value) == 'second step broke -- next: look at it'
+
+
+def test_every_failure_is_a_module_failure():
+    from ansible_collections.resilience.dr.plugins.module_utils.bcache_preflight import (
+        BcacheFailure)
+    from ansible_collections.resilience.dr.plugins.module_utils.runner import (
+        CommandError, ModuleFailure, Refusal)
+
+    refusal = Refusal('would wipe /dev/x', option='wipe')
+    assert isinstance(refusal, ModuleFailure)
+    assert refusal.as_result() == {'changed': False, 'refused': True, 'option': 'wipe'}
+    error = CommandError(['false'], 1, stderr='nope', hint='try again')
+    assert error.as_result()['cmd'] == 'false' and error.as_result()['changed'] is False
+    assert issubclass(BcacheFailure, ModuleFailure)
+    assert isinstance(O.RestoreFailed('x', True, {}), ModuleFailure)
