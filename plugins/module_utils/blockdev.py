@@ -396,3 +396,37 @@ def signatures(runner, path):
     rc, out, err = runner.run([wipefs, '--no-act', '--json', '-O', WIPEFS_COLUMNS, path],
                               check_rc=True, hint='check that %s is a readable block device' % path)
     return parse_wipefs_json(out)
+
+
+# --------------------------------------------------------------------------------------------
+# verdicts and descriptions for callers that refuse or report (bcache)
+# --------------------------------------------------------------------------------------------
+
+def in_use(path, **kwargs):
+    """``(dev, items, held_open)`` for ``path``: the resolved :class:`BlockDevice`, what the
+    kernel's tables say holds it or its partitions (:func:`usage`), and whether the kernel
+    refuses an exclusive open although the tables show nothing.  Not a block device: nothing
+    holds it, ``(dev, [], False)``."""
+    dev = resolve(path)
+    if not dev.block:
+        return dev, [], False
+    items = usage(dev, **kwargs)
+    return dev, items, (not items and exclusively_busy(path))
+
+
+def describe_view(view):
+    """A short human description of a :func:`blkid_view` (``ext4 filesystem``, ``gpt partition
+    table``, ``btrfs filesystem (BTRFS member, UUID ...)``); ``nothing`` for a blank device."""
+    if not view:
+        return 'nothing'
+    if view.get('PTTYPE') and not view.get('TYPE'):
+        return '%s partition table' % view['PTTYPE']
+    kind = view.get('TYPE', 'unknown')
+    use = view.get('USAGE')
+    if kind == 'btrfs':
+        return 'btrfs filesystem (BTRFS member, UUID %s)' % view.get('UUID', '?')
+    if use == 'filesystem':
+        return '%s filesystem' % kind
+    if use:
+        return '%s signature (%s)' % (kind, use)
+    return '%s signature' % kind

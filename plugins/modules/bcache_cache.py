@@ -31,7 +31,9 @@ description:
   - Every sysfs write is a plan step written as the equivalent shell command. Check mode
     returns that plan and changes nothing; diff mode shows attachment, mode and tunables before
     and after.
-  - All logic lives in the collection's C(bcache) module_utils; see C(docs/bcache.md).
+  - All logic lives in the collection's C(bcache) module_utils package; see C(docs/bcache.md).
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   cache_device:
     description:
@@ -39,6 +41,7 @@ options:
         C(/dev/disk/by-partlabel/ml-bcache). Symlinks are resolved.
       - May be omitted with C(state=present) to only register, start and tune backing devices
         (for example to run them without a failed cache).
+      - With C(state=present) at least one of O(cache_device) and O(backing_devices) is required.
     type: str
   backing_devices:
     description:
@@ -46,7 +49,6 @@ options:
         RV(backing_devices).
     type: list
     elements: str
-    default: []
   cache_mode:
     description:
       - Cache mode of every backing device. It is stored in the backing superblock.
@@ -127,11 +129,15 @@ seealso:
     link: https://docs.kernel.org/admin-guide/bcache.html
 attributes:
   check_mode:
-    description: Check mode returns the plan and changes nothing.
     support: full
+    details: Check mode returns the plan and changes nothing.
   diff_mode:
-    description: Shows attachment, state, cache mode, tunables and the persistence rule before and after.
     support: full
+    details: Shows attachment, state, cache mode, tunables and the persistence rule before and after.
+  platform:
+    support: full
+    platforms: linux
+    details: Needs a Linux kernel with bcache (built in or as a module) and bcache-tools.
 '''
 
 EXAMPLES = r'''
@@ -265,8 +271,11 @@ dirty_bytes_left:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.resilience.dr.plugins.module_utils.bcache import (
-    DEFAULT_PERSIST_PATH, BcacheCache, BcacheFailure, Sysfs)
+from ansible_collections.resilience.dr.plugins.module_utils.bcache.manager import (
+    CacheSetManager)
+from ansible_collections.resilience.dr.plugins.module_utils.bcache.parsers import CACHE_MODES
+from ansible_collections.resilience.dr.plugins.module_utils.bcache.udev_rules import (
+    DEFAULT_PERSIST_PATH)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
 
 
@@ -274,9 +283,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             cache_device=dict(type='str'),
-            backing_devices=dict(type='list', elements='str', default=[]),
-            cache_mode=dict(type='str', choices=['writethrough', 'writeback', 'writearound',
-                                                 'none']),
+            backing_devices=dict(type='list', elements='str'),
+            cache_mode=dict(type='str', choices=list(CACHE_MODES)),
             sequential_cutoff=dict(type='str'),
             writeback_percent=dict(type='int'),
             state=dict(type='str', default='present', choices=['present', 'detached', 'absent']),
@@ -286,30 +294,14 @@ def main():
             persist=dict(type='bool', default=False),
             persist_path=dict(type='path', default=DEFAULT_PERSIST_PATH),
         ),
+        required_if=[('state', 'present', ('cache_device', 'backing_devices'), True)],
         supports_check_mode=True,
     )
 
     def work():
-        runner = Runner(module)
-        manager = BcacheCache(runner, dict(module.params), check_mode=module.check_mode,
-                              sysfs=Sysfs('/'))
-        try:
-            plan = manager.build()
-            before = manager.snapshot(manager.state)
-            executed = False
-            if plan and not module.check_mode:
-                plan.execute(runner)
-                executed = True
-        except BcacheFailure as exc:
-            details = dict(exc.details)
-            details.update(plan=manager.plan.as_list(), executed=manager.plan.done,
-                           commands=runner.executed)
-            module.fail_json(msg=str(exc), changed=bool(manager.plan.done), **details)
-        result = manager.result(executed)
-        result['changed'] = bool(plan)
-        if module._diff:
-            after = manager.snapshot() if executed else manager.predicted(before)
-            result['diff'] = {'before': before, 'after': after}
+        manager = CacheSetManager(Runner(module), dict(module.params),
+                                  check_mode=module.check_mode)
+        result = manager.run(diff=module._diff)
         for warning in manager.warnings:
             module.warn(warning)
         return result

@@ -19,18 +19,21 @@ description:
     not registered.
   - Reads sysfs, C(blkid) and C(bcache-super-show). It never loads the bcache module; a machine
     without bcache gets an empty result, not an error.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options: {}
-notes:
-  - Supports check mode (it changes nothing either way).
 seealso:
   - module: resilience.dr.bcache_cache
 attributes:
   check_mode:
-    description: Read-only; runs the same in check mode.
     support: full
+    details: Read-only; runs the same in check mode.
   diff_mode:
-    description: Nothing changes, so there is no diff.
     support: none
+    details: Nothing changes, so there is no diff.
+  platform:
+    support: full
+    platforms: linux
 '''
 
 EXAMPLES = r'''
@@ -148,7 +151,8 @@ dirty:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.resilience.dr.plugins.module_utils.bcache import Sysfs, gather_info
+from ansible_collections.resilience.dr.plugins.module_utils.bcache.discovery import gather_info
+from ansible_collections.resilience.dr.plugins.module_utils.bcache.sysfs import Sysfs
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
 
 

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Unit tests for plugins/module_utils/bcache.py: parsing and planning only.
+"""Unit tests for plugins/module_utils/bcache/: parsing and planning only.
 
 Every input is real: sysfs trees captured in a Debian 13 lab VM with
 tests/unit/fixtures/bcache/capture_sysfs.py, bcache-super-show and blkid outputs captured in
@@ -11,7 +11,11 @@ import os
 
 import pytest
 
-from ansible_collections.resilience.dr.plugins.module_utils import bcache, bcache_preflight
+from ansible_collections.resilience.dr.plugins.module_utils import blockdev
+from ansible_collections.resilience.dr.plugins.module_utils.bcache import (
+    discovery, parsers, preflight, udev_rules)
+from ansible_collections.resilience.dr.plugins.module_utils.bcache.manager import CacheSetManager
+from ansible_collections.resilience.dr.plugins.module_utils.bcache.sysfs import Sysfs
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Refusal
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'bcache')
@@ -38,15 +42,15 @@ def sysfs_tree(tmp_path, name):
             os.makedirs(os.path.dirname(full), exist_ok=True)
             with open(full, 'w') as handle:
                 handle.write(entry['file'] or '')
-    return bcache.Sysfs(root)
+    return Sysfs(root)
 
 
 def super_show(name, release='trixie'):
-    return bcache.parse_super_show(fixture(release, name + '.super-show.txt'))
+    return parsers.parse_super_show(fixture(release, name + '.super-show.txt'))
 
 
 def blkid(name, release='trixie'):
-    found = bcache.parse_blkid_export(fixture(release, name + '.blkid-export.txt'))
+    found = blockdev.parse_blkid_export(fixture(release, name + '.blkid-export.txt'))
     entry = dict(found[0]) if found else {}
     entry.pop('DEVNAME', None)
     return entry
@@ -71,7 +75,7 @@ class FakeRunner:
     ('976.5k', 999936), ('1.5G', 1610612736), ('-1.5k', -1536),
 ])
 def test_parse_human(text, expected):
-    assert bcache.parse_human(text) == expected
+    assert parsers.parse_human(text) == expected
 
 
 @pytest.mark.parametrize('value,expected', [
@@ -79,24 +83,24 @@ def test_parse_human(text, expected):
     (1023 * 1024, '0.9M'), (999 * 1024, '999.0k'),
 ])
 def test_hprint_matches_kernel_format(value, expected):
-    assert bcache.hprint(value) == expected
+    assert parsers.hprint(value) == expected
     # the kernel truncates to one digit after the point: reading back is precise to 0.1 unit
     unit = 1024 ** ('kMG'.index(expected[-1]) + 1)
-    assert 0 <= value - bcache.parse_human(expected) < unit // 10 + 1
+    assert 0 <= value - parsers.parse_human(expected) < unit // 10 + 1
 
 
 def test_size_option():
-    assert bcache.parse_size_option('0') == 0
-    assert bcache.parse_size_option(1048576) == 1048576
-    assert bcache.parse_size_option('4M') == 4194304
-    assert bcache.parse_size_option('512k') == 524288
+    assert parsers.parse_size_option('0') == 0
+    assert parsers.parse_size_option(1048576) == 1048576
+    assert parsers.parse_size_option('4M') == 4194304
+    assert parsers.parse_size_option('512k') == 524288
     with pytest.raises(ValueError, match='sequential_cutoff'):
-        bcache.parse_size_option('lots')
+        parsers.parse_size_option('lots')
 
 
 def test_parse_choice():
-    assert bcache.parse_choice('writethrough [writeback] writearound none') == 'writeback'
-    assert bcache.parse_choice('[writethrough] writeback writearound none') == 'writethrough'
+    assert parsers.parse_choice('writethrough [writeback] writearound none') == 'writeback'
+    assert parsers.parse_choice('[writethrough] writeback writearound none') == 'writethrough'
 
 
 def test_super_show_bookworm_cache_and_backing():
@@ -113,31 +117,31 @@ def test_super_show_bookworm_cache_and_backing():
 
 
 def test_super_show_bad_magic_is_none():
-    assert bcache.parse_super_show(fixture('bookworm-host', 'ext4.super-show.txt')) is None
+    assert parsers.parse_super_show(fixture('bookworm-host', 'ext4.super-show.txt')) is None
 
 
 def test_blkid_signatures_are_described():
     ext4 = blkid('ext4', 'bookworm-host')
-    assert bcache.describe_signature(ext4) == 'ext4 filesystem'
+    assert blockdev.describe_view(ext4) == 'ext4 filesystem'
     btrfs = blkid('btrfs', 'bookworm-host')
-    assert 'BTRFS member' in bcache.describe_signature(btrfs)
-    facts = bcache.DeviceFacts('/dev/vdb', 'vdb', ext4, None)
+    assert 'BTRFS member' in blockdev.describe_view(btrfs)
+    facts = discovery.DeviceProbe('/dev/vdb', 'vdb', ext4, None)
     assert facts.kind == 'other'
-    facts = bcache.DeviceFacts('/dev/vdb', 'vdb', blkid('backing', 'bookworm-host'),
+    facts = discovery.DeviceProbe('/dev/vdb', 'vdb', blkid('backing', 'bookworm-host'),
                                super_show('backing-detached', 'bookworm-host'))
     assert facts.kind == 'bcache-backing'
 
 
 def test_udev_rule_merge_is_idempotent_and_keeps_other_devices():
-    rule_a = bcache.udev_rule('aaaa', 0, 40)
+    rule_a = udev_rules.udev_rule('aaaa', 0, 40)
     assert 'ENV{ID_FS_UUID}=="aaaa"' in rule_a
     assert 'echo 0 > $$d/sequential_cutoff' in rule_a
     assert 'echo 40 > $$d/writeback_percent' in rule_a
-    text = bcache.render_rules('', {'aaaa': rule_a})
-    assert bcache.render_rules(text, {'aaaa': rule_a}) == text
-    other = bcache.render_rules(text, {'bbbb': bcache.udev_rule('bbbb', 4194304, 10)})
+    text = udev_rules.render_rules('', {'aaaa': rule_a})
+    assert udev_rules.render_rules(text, {'aaaa': rule_a}) == text
+    other = udev_rules.render_rules(text, {'bbbb': udev_rules.udev_rule('bbbb', 4194304, 10)})
     assert 'aaaa' in other and 'bbbb' in other
-    assert bcache.render_rules(other, {}, drop_uuids=['aaaa', 'bbbb']) == ''
+    assert udev_rules.render_rules(other, {}, drop_uuids=['aaaa', 'bbbb']) == ''
 
 
 # -- the kernel's view, over sysfs trees captured in the lab VM -------------------------------
@@ -146,7 +150,7 @@ BACKING = ['vdb', 'vdc', 'vdd', 'vde']
 
 
 def test_state_of_a_loaded_module_without_devices(tmp_path):
-    state = bcache.BcacheState(sysfs_tree(tmp_path, 'loaded-empty'))
+    state = discovery.KernelView(sysfs_tree(tmp_path, 'loaded-empty'))
     assert state.loaded is True
     assert state.as_info() == {'loaded': True, 'cache_sets': [], 'backing_devices': [],
                                'cache_devices': []}
@@ -154,13 +158,13 @@ def test_state_of_a_loaded_module_without_devices(tmp_path):
 
 def test_state_without_bcache_is_empty(tmp_path):
     (tmp_path / 'sys' / 'class' / 'block').mkdir(parents=True)
-    state = bcache.BcacheState(bcache.Sysfs(str(tmp_path)))
+    state = discovery.KernelView(Sysfs(str(tmp_path)))
     assert state.loaded is False
     assert state.as_info()['backing_devices'] == []
 
 
 def test_state_attached_clean(tmp_path):
-    state = bcache.BcacheState(sysfs_tree(tmp_path, 'attached-clean'))
+    state = discovery.KernelView(sysfs_tree(tmp_path, 'attached-clean'))
     cset = super_show('cache')['cset_uuid']
     assert list(state.cache_sets) == [cset]
     info = state.cache_sets[cset]
@@ -184,7 +188,7 @@ def test_state_attached_clean(tmp_path):
 
 
 def test_state_attached_dirty(tmp_path):
-    state = bcache.BcacheState(sysfs_tree(tmp_path, 'attached-dirty'))
+    state = discovery.KernelView(sysfs_tree(tmp_path, 'attached-dirty'))
     for dev in state.backing.values():
         assert dev['state'] == 'dirty'
         assert dev['dirty_data_bytes'] > 1024 * 1024
@@ -192,7 +196,7 @@ def test_state_attached_dirty(tmp_path):
 
 
 def test_state_waiting_for_a_missing_cache(tmp_path):
-    state = bcache.BcacheState(sysfs_tree(tmp_path, 'waiting-for-cache'))
+    state = discovery.KernelView(sysfs_tree(tmp_path, 'waiting-for-cache'))
     assert state.cache_sets == {}
     assert sorted(state.backing) == BACKING
     for dev in state.backing.values():
@@ -202,7 +206,7 @@ def test_state_waiting_for_a_missing_cache(tmp_path):
 
 
 def test_state_started_without_cache(tmp_path):
-    state = bcache.BcacheState(sysfs_tree(tmp_path, 'started-without-cache'))
+    state = discovery.KernelView(sysfs_tree(tmp_path, 'started-without-cache'))
     for dev in state.backing.values():
         assert dev['running'] is True and dev['attached'] is False
         assert dev['state'] == 'inconsistent'
@@ -220,8 +224,8 @@ TRAIN = {'cache_device': '/dev/nvme0n1p2', 'backing_devices': ['/dev/%s' % n for
 def planner(tmp_path, tree, facts, check_mode=True, persist_text='', **params):
     args = dict(TRAIN)
     args.update(params)
-    manager = bcache.BcacheCache(FakeRunner(), args, check_mode=check_mode,
-                                 sysfs=sysfs_tree(tmp_path, tree), facts=facts,
+    manager = CacheSetManager(FakeRunner(), args, check_mode=check_mode,
+                                 sysfs=sysfs_tree(tmp_path, tree), probes=facts,
                                  persist_text=persist_text,
                                  new_cset_uuid='11111111-2222-3333-4444-555555555555')
     manager.build()
@@ -232,12 +236,12 @@ def facts_from(cache_kind, backing_kind):
     """DeviceFacts for the NVMe partition and the 4 HDDs from captured tool output."""
     def one(path, kind, name):
         if kind == 'blank':
-            return bcache.DeviceFacts(path, name, {}, None)
+            return discovery.DeviceProbe(path, name, {}, None)
         if kind == 'ext4':
-            return bcache.DeviceFacts(path, name, blkid('ext4'), None)
+            return discovery.DeviceProbe(path, name, blkid('ext4'), None)
         if kind == 'cache':
-            return bcache.DeviceFacts(path, name, blkid('cache'), super_show('cache'))
-        return bcache.DeviceFacts(path, name, blkid('backing'),
+            return discovery.DeviceProbe(path, name, blkid('cache'), super_show('cache'))
+        return discovery.DeviceProbe(path, name, blkid('backing'),
                                   super_show('backing-%s-%s' % (kind, name)))
     facts = {'/dev/nvme0n1p2': one('/dev/nvme0n1p2', cache_kind, 'nvme0n1p2')}
     for name in BACKING:
@@ -275,7 +279,7 @@ def test_plan_is_empty_when_everything_matches(tmp_path):
     manager = planner(tmp_path, 'attached-clean', facts_from('cache', 'clean'),
                       sequential_cutoff='4M', writeback_percent=10)
     assert manager.plan.as_list() == []
-    before = manager.snapshot(manager.state)
+    before = manager.diff_view(manager.kernel)
     assert manager.predicted(before) == before
 
 
@@ -295,7 +299,7 @@ def test_writeback_percent_above_the_kernel_limit_is_clamped_with_a_warning(tmp_
 
 def test_plan_refuses_make_bcache_over_a_filesystem(tmp_path):
     facts = facts_from('blank', 'blank')
-    facts['/dev/vde'] = bcache.DeviceFacts('/dev/vde', 'vde', blkid('ext4'), None)
+    facts['/dev/vde'] = discovery.DeviceProbe('/dev/vde', 'vde', blkid('ext4'), None)
     with pytest.raises(Refusal) as err:
         planner(tmp_path, 'loaded-empty', facts)
     assert err.value.option == 'force'
@@ -308,7 +312,7 @@ def test_plan_refuses_make_bcache_over_a_filesystem(tmp_path):
 
 def test_plan_refuses_a_partition_table(tmp_path):
     facts = facts_from('blank', 'blank')
-    facts['/dev/nvme0n1p2'] = bcache.DeviceFacts('/dev/nvme0n1p2', 'nvme0n1p2',
+    facts['/dev/nvme0n1p2'] = discovery.DeviceProbe('/dev/nvme0n1p2', 'nvme0n1p2',
                                                  blkid('nvme-gpt'), None)
     with pytest.raises(Refusal, match='gpt partition table'):
         planner(tmp_path, 'loaded-empty', facts)
@@ -348,7 +352,7 @@ def test_plan_replaces_a_failed_cache_start_then_attach(tmp_path):
 def test_plan_attaches_devices_started_without_cache(tmp_path):
     facts = facts_from('blank', 'blank')
     for name in BACKING:
-        facts['/dev/%s' % name] = bcache.DeviceFacts(
+        facts['/dev/%s' % name] = discovery.DeviceProbe(
             '/dev/%s' % name, name, blkid('backing'), super_show('backing-inconsistent'))
     manager = planner(tmp_path, 'started-without-cache', facts)
     assert [s for s in steps(manager) if s.startswith('start ')] == []
@@ -428,7 +432,7 @@ def test_info_reports_what_the_superblocks_recorded_for_devices_waiting_for_a_lo
                          + '\n' for n in names)
     runner = CapturedRunner(blkid_text, dict(
         ('/dev/' + n, fixture('trixie', 'backing-waiting-%s.super-show.txt' % n)) for n in names))
-    info = bcache.gather_info(runner, sysfs_tree(tmp_path, 'waiting-for-cache'))
+    info = discovery.gather_info(runner, sysfs_tree(tmp_path, 'waiting-for-cache'))
     recorded = dict((d['name'], d['superblock_state']) for d in info['backing_devices'])
     expected = dict((n, super_show('backing-waiting-%s' % n)['cache_state']) for n in names)
     assert recorded == expected
@@ -448,14 +452,14 @@ def kernel_tree(tmp_path, listing=None, where='modules.dep'):
     mods = root / 'lib' / 'modules' / RELEASE
     mods.mkdir(parents=True)
     (mods / where).write_text(listing or 'kernel/fs/btrfs/btrfs.ko: kernel/lib/raid6/raid6_pq.ko\n')
-    return bcache.Sysfs(str(root))
+    return Sysfs(str(root))
 
 
 def no_kernel_planner(sysfs, facts, check_mode=True, **params):
     args = dict(TRAIN)
     args.update(params)
-    manager = bcache.BcacheCache(FakeRunner(), args, check_mode=check_mode, sysfs=sysfs,
-                                 facts=facts, persist_text='', kernel_release=RELEASE,
+    manager = CacheSetManager(FakeRunner(), args, check_mode=check_mode, sysfs=sysfs,
+                                 probes=facts, persist_text='', kernel_release=RELEASE,
                                  new_cset_uuid='11111111-2222-3333-4444-555555555555')
     manager.build()
     return manager
@@ -464,8 +468,8 @@ def no_kernel_planner(sysfs, facts, check_mode=True, **params):
 @pytest.mark.parametrize('check_mode', [True, False])
 def test_no_bcache_in_the_kernel_fails_with_what_to_do(tmp_path, check_mode):
     sysfs = kernel_tree(tmp_path)
-    assert bcache_preflight.kernel_support(sysfs, RELEASE)[0] == 'missing'
-    with pytest.raises(bcache.BcacheFailure) as err:
+    assert preflight.kernel_support(sysfs, RELEASE)[0] == 'missing'
+    with pytest.raises(preflight.BcacheFailure) as err:
         no_kernel_planner(sysfs, facts_from('blank', 'blank'), check_mode=check_mode)
     text = str(err.value)
     assert 'the running kernel (%s) has no bcache support' % RELEASE in text
@@ -477,7 +481,7 @@ def test_no_bcache_in_the_kernel_fails_with_what_to_do(tmp_path, check_mode):
 def test_no_modules_directory_at_all(tmp_path):
     root = tmp_path / 'root'
     (root / 'sys' / 'class' / 'block').mkdir(parents=True)
-    status, detail = bcache_preflight.kernel_support(bcache.Sysfs(str(root)), RELEASE)
+    status, detail = preflight.kernel_support(Sysfs(str(root)), RELEASE)
     assert status == 'missing' and '/lib/modules/%s does not exist' % RELEASE in detail
 
 
@@ -488,7 +492,7 @@ def test_no_modules_directory_at_all(tmp_path):
 def test_bcache_module_not_loaded_is_planned_as_modprobe(tmp_path, where, listing):
     sysfs = kernel_tree(tmp_path, listing, where)
     expected = ('module', '/lib/modules/%s/%s lists bcache' % (RELEASE, where))
-    assert bcache_preflight.kernel_support(sysfs, RELEASE) == expected
+    assert preflight.kernel_support(sysfs, RELEASE) == expected
     manager = no_kernel_planner(sysfs, facts_from('blank', 'blank'))
     first = manager.plan.as_list()[0]
     assert first['command'] == '/usr/sbin/modprobe bcache'
@@ -506,6 +510,57 @@ def test_absent_needs_no_bcache_kernel(tmp_path):
 def test_no_bcache_kernel_is_reported_before_a_signature_refusal(tmp_path):
     # force could never help on this kernel: the message must not suggest it
     facts = facts_from('ext4', 'blank')
-    with pytest.raises(bcache.BcacheFailure) as err:
+    with pytest.raises(preflight.BcacheFailure) as err:
         no_kernel_planner(kernel_tree(tmp_path), facts)
     assert 'has no bcache support' in str(err.value) and 'force' not in str(err.value)
+
+
+# -- the sizes human_to_bytes reads, and the kernel's own notation ------------------------------
+
+@pytest.mark.parametrize('value,expected', [
+    ('4MiB', 4194304), ('4MB', 4194304), ('4Mb', 4194304), ('512K', 524288), ('1.5M', 1572864),
+    (' 4M ', 4194304), ('0.0k', 0),
+])
+def test_size_option_reads_binary_units(value, expected):
+    assert parsers.parse_size_option(value) == expected
+
+
+@pytest.mark.parametrize('value', ['-1k', '', '4X', 'M', '4Mbits'])
+def test_size_option_refuses_what_is_not_a_byte_count(value):
+    with pytest.raises(ValueError, match='sequential_cutoff must be a byte count'):
+        parsers.parse_size_option(value)
+
+
+# -- a flush that times out puts the devices back (over the captured dirty tree) --------------
+
+def test_flush_that_times_out_restores_every_tunable_it_changed(tmp_path):
+    from ansible_collections.resilience.dr.plugins.module_utils.bcache.actions import (
+        SysfsActions)
+    from ansible_collections.resilience.dr.plugins.module_utils.bcache.detach import FlushDetach
+    from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan
+
+    sysfs = sysfs_tree(tmp_path, 'attached-dirty')
+    plan = Plan()
+    flush = FlushDetach(SysfsActions(FakeRunner(), sysfs, plan), BACKING, timeout=0)
+    flush.add_steps()
+    assert [s['step'].split(' ')[0] for s in plan.as_list()] == (
+        ['stop', 'wait'] + ['detach'] * 4 + ['restore'])
+
+    def attr(name, leaf):
+        return sysfs.read('/sys/block/%s/bcache/%s' % (name, leaf))
+    flush.stop_dirtying()
+    for n in BACKING:
+        assert attr(n, 'cache_mode') == 'writethrough'
+        assert attr(n, 'writeback_percent') == '0' and attr(n, 'writeback_running') == '1'
+        assert attr(n, 'writeback_delay') == '0'
+    with pytest.raises(preflight.BcacheFailure) as err:
+        flush.wait_clean()     # the captured tree stays dirty: flush_timeout=0 is over at once
+    assert 'flush_timeout=0s' in str(err.value) and 'stay attached' in str(err.value)
+    left = err.value.details['dirty_bytes_left']
+    assert sorted(left) == ['/dev/%s' % n for n in BACKING]
+    assert all(v > 1024 * 1024 for v in left.values())
+    for n in BACKING:
+        assert attr(n, 'cache_mode') == 'writeback'
+        assert attr(n, 'writeback_percent') == '10' and attr(n, 'writeback_running') == '0'
+        assert attr(n, 'writeback_delay') == '30'
+    assert len(err.value.details['restored']) == 4

@@ -71,7 +71,7 @@ def test_blkid_export_is_parsed_once_for_both_modules():
     assert b[0]['TYPE'] == 'btrfs'
     assert b[0]['UUID'] == 'c5973b5b-94ed-43f0-aa9b-4c2fabb4cc74'
     assert blockdev.parse_blkid_export(fixture('blkid_export_blank.txt', BTRFS_FIXTURES)) == []
-    from ansible_collections.resilience.dr.plugins.module_utils import bcache
+    from ansible_collections.resilience.dr.plugins.module_utils.bcache import discovery as bcache
     assert bcache.parse_blkid_export is blockdev.parse_blkid_export
 
 

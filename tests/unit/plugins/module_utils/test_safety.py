@@ -184,7 +184,7 @@ def test_a_plan_that_fails_part_way_says_changed_and_what_ran():
 
 
 def test_every_failure_is_a_module_failure():
-    from ansible_collections.resilience.dr.plugins.module_utils.bcache_preflight import (
+    from ansible_collections.resilience.dr.plugins.module_utils.bcache.preflight import (
         BcacheFailure)
     from ansible_collections.resilience.dr.plugins.module_utils.runner import (
         CommandError, ModuleFailure, Refusal)

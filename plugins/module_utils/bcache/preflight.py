@@ -7,8 +7,10 @@
   ``missing`` from sysfs and ``/lib/modules/<release>/modules.{builtin,dep}``, so that a kernel
   without bcache gets a message about the kernel, not about a missing ``modprobe``, in check
   mode as in a real run.
-* :func:`refuse_in_use` and :func:`refuse_bcache_in_use` ask :mod:`blockdev` (the collection's
-  one answer to "is this device in use?") before a device is formatted or stopped.
+* :func:`refuse_in_use` and :func:`refuse_bcache_in_use` ask :func:`blockdev.in_use` (the
+  collection's one answer to "is this device in use?") before a device is formatted or stopped.
+* :class:`BcacheFailure` is the package's :class:`~runner.ModuleFailure`: keyword arguments
+  become result fields (``bcache_available``, ``dirty_bytes_left``, ``in_use``...).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,14 +33,13 @@ class BcacheFailure(ModuleFailure):
 
 def refuse_in_use(path, role):
     """A device about to be formatted must be free: not mounted, swap, held, nor a partition."""
-    dev = blockdev.resolve(path)
-    items = blockdev.usage(dev) if dev.block else []
+    dev, items, held_open = blockdev.in_use(path)
     if items:
         raise BcacheFailure('%s (the %s device) is in use: %s; nothing was changed. Unmount or '
                             'release it first, or correct the device name; force does not '
                             'override this' % (dev.shown(), role, blockdev.describe_usage(items)),
                             device=path, in_use=items)
-    if dev.block and blockdev.exclusively_busy(path):
+    if held_open:
         raise BcacheFailure('%s (the %s device) is held open exclusively by another program; '
                             'find it with `fuser -vm %s` and release it; nothing was changed'
                             % (dev.shown(), role, path), device=path)
@@ -79,12 +80,11 @@ def no_bcache_message(release, detail):
 
 def refuse_bcache_in_use(bdev, backing):
     """``state=absent`` stops the bcache device: nothing may hold it."""
-    dev = blockdev.resolve(bdev)
-    items = blockdev.usage(dev) if dev.block else []
+    dev, items, held_open = blockdev.in_use(bdev)
     if items:
         raise BcacheFailure('%s (%s) is in use: %s; unmount or release it first'
                             % (bdev, backing, blockdev.describe_usage(items)),
                             device=backing, in_use=items)
-    if dev.block and blockdev.exclusively_busy(bdev):
+    if held_open:
         raise BcacheFailure('%s (%s) is in use (held open); unmount or release it first '
                             '(fuser -vm %s)' % (bdev, backing, bdev), device=backing)
