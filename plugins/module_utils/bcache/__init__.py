@@ -25,6 +25,8 @@ Used by the ``bcache_cache`` and ``bcache_info`` modules (docs/bcache.md).  One 
 ``detach``      planner for ``state: detached``: ``FlushDetach`` (stop dirtying, wait, detach,
                 restore on timeout).
 ``teardown``    planner for ``state: absent``: stop, unregister, wipe.
+``views``       what ``bcache_cache`` returns: the result, the diff's before/after, check
+                mode's predicted after.
 ``manager``     ``CacheSetManager``: validate, probe, wire the planners, run, report.
 
 Planners only add steps to a ``runner.Plan``; nothing runs until ``Plan.execute``.

@@ -6,16 +6,16 @@
 :class:`CacheSetManager` wires the read-only views (:mod:`discovery`) to the planners
 (:mod:`cache_set`, :mod:`tunables`, :mod:`udev_rules`, :mod:`detach`, :mod:`teardown`), which
 add their steps to one :class:`~runner.Plan` through one :class:`~actions.SysfsActions`.
-Check mode reports the plan; otherwise :meth:`~runner.Plan.execute` runs it.
+Check mode reports the plan; otherwise :meth:`~runner.Plan.execute` runs it.  What the module
+returns (result, diff before/after, check mode's predicted after) is built in :mod:`views`.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 from ansible_collections.resilience.dr.plugins.module_utils import blockdev
+from ansible_collections.resilience.dr.plugins.module_utils.bcache import views
 from ansible_collections.resilience.dr.plugins.module_utils.bcache.actions import SysfsActions
 from ansible_collections.resilience.dr.plugins.module_utils.bcache.cache_set import (
     CacheSetPlanner)
@@ -80,6 +80,9 @@ class CacheSetManager:
         if p.get('cache_device') and blockdev.same_device_groups([p['cache_device']] + backing):
             raise BcacheFailure('cache_device %s is also listed in backing_devices (the same '
                                 'block device); one device cannot be both' % p['cache_device'])
+        if self.wanted == 'present' and not p.get('cache_device') and not backing:
+            # required_if catches both omitted; this catches an empty list given explicitly
+            raise BcacheFailure('state=present needs cache_device and/or backing_devices')
         try:
             cutoff_bytes = parse_size_option(p.get('sequential_cutoff'))
         except ValueError as exc:
@@ -179,90 +182,27 @@ class CacheSetManager:
         result = self.result(executed)
         result['changed'] = bool(plan)
         if diff:
-            after = self.diff_view() if executed else self.predicted(before)
+            after = self.diff_view(rules='after') if executed else self.predicted(before)
             result['diff'] = {'before': before, 'after': after}
         return result
 
     # ---- views --------------------------------------------------------------------------------
 
-    def diff_view(self, kernel=None):
-        """Attachment, mode and tunables of the managed devices (the diff's before/after)."""
-        kernel = kernel or self.actions.fresh()
-        out = {'cache_set_uuid': None, 'backing_devices': {}}
-        if self.cache is not None and self.cache.name in kernel.caches:
-            out['cache_set_uuid'] = kernel.caches[self.cache.name]['cache_set_uuid']
-        for probe in self.backing:
-            reg = kernel.backing.get(probe.name)
-            if reg is None:
-                out['backing_devices'][probe.path] = {'registered': False,
-                                                      'content': probe.kind}
-                continue
-            view = {'registered': True}
-            view.update((k, reg[v]) for k, v in DIFF_FIELDS)
-            out['backing_devices'][probe.path] = view
-        if self.persist is not None and self.persist.before is not None:
-            out['persist_rules'] = self.persist.before
-        return out
+    def diff_view(self, kernel=None, rules='before'):
+        """The diff's view of the managed devices, from ``kernel`` (default: read now), with
+        the persistence rules' text ``before`` or ``after`` the plan."""
+        text = getattr(self.persist, rules) if self.persist else None
+        return views.diff_view(kernel or self.actions.fresh(), self.cache, self.backing, text)
 
     def predicted(self, before):
         """The diff view check mode expects after the plan."""
-        after = json.loads(json.dumps(before))
-        if self.wanted == 'present':
-            if self.target_cset:
-                after['cache_set_uuid'] = self.target_cset
-            for probe in self.backing:
-                dev = after['backing_devices'][probe.path]
-                dev['registered'] = True
-                dev.pop('content', None)
-                if self.target_cset:
-                    dev['attached_to'] = self.target_cset
-                self.tunables.predict(dev)
-        elif self.wanted == 'detached':
-            for dev in after['backing_devices'].values():
-                if dev.get('registered'):
-                    dev['attached_to'] = None
-                    if dev.get('state') in ('clean', 'dirty'):
-                        dev['state'] = 'no cache'
-        else:
-            after = {'cache_set_uuid': None,
-                     'backing_devices': dict((p.path, {'registered': False, 'content': 'blank'})
-                                             for p in self.backing if p.kind != 'other')}
-        if self.persist is not None and self.persist.after is not None:
-            after['persist_rules'] = self.persist.after
-        return after
+        return views.predicted_view(before, self.wanted, self.backing, self.target_cset,
+                                    self.tunables, self.persist.after if self.persist else None)
 
     def result(self, executed):
+        """The module result (read again from the kernel after an executed plan)."""
         kernel = self.actions.fresh() if executed else self.kernel
-        cset = self.target_cset
-        if executed and self.cache is not None and self.cache.name in kernel.caches:
-            cset = kernel.caches[self.cache.name]['cache_set_uuid']
-        devices = []
-        for probe in self.backing:
-            reg = kernel.backing.get(probe.name)
-            if reg is None:
-                devices.append({'device': probe.path, 'name': probe.name, 'registered': False,
-                                'content': probe.kind, 'bcache_device': None, 'state': None,
-                                'dirty_data_bytes': None})
-                continue
-            entry = dict(reg)
-            entry['device'] = probe.path
-            entry['registered'] = True
-            devices.append(entry)
-        return {
-            'cache_set_uuid': cset,
-            'cache_device': self.cache.path if self.cache is not None else None,
-            'backing_devices': devices,
-            'devices_found': [p.as_dict() for p in ([self.cache] if self.cache else [])
-                              + self.backing],
-            'data_lost': self.data_lost,
-            'plan': self.plan.as_list(),
-            'executed': self.plan.done,
-            'commands': self.runner.executed,
-        }
-
-
-# diff view key <- KernelView backing entry key
-DIFF_FIELDS = (('bcache_device', 'bcache_device'), ('attached_to', 'cache_set_uuid'),
-               ('state', 'state'), ('running', 'running'), ('cache_mode', 'cache_mode'),
-               ('sequential_cutoff', 'sequential_cutoff'),
-               ('writeback_percent', 'writeback_percent'))
+        result = views.result_view(kernel, self.cache, self.backing, self.target_cset, executed)
+        result.update(data_lost=self.data_lost, plan=self.plan.as_list(),
+                      executed=self.plan.done, commands=self.runner.executed)
+        return result
