@@ -128,7 +128,7 @@ def test_blkid_signatures_are_described():
     facts = discovery.DeviceProbe('/dev/vdb', 'vdb', ext4, None)
     assert facts.kind == 'other'
     facts = discovery.DeviceProbe('/dev/vdb', 'vdb', blkid('backing', 'bookworm-host'),
-                               super_show('backing-detached', 'bookworm-host'))
+                                  super_show('backing-detached', 'bookworm-host'))
     assert facts.kind == 'bcache-backing'
 
 
@@ -225,9 +225,9 @@ def planner(tmp_path, tree, facts, check_mode=True, persist_text='', **params):
     args = dict(TRAIN)
     args.update(params)
     manager = CacheSetManager(FakeRunner(), args, check_mode=check_mode,
-                                 sysfs=sysfs_tree(tmp_path, tree), probes=facts,
-                                 persist_text=persist_text,
-                                 new_cset_uuid='11111111-2222-3333-4444-555555555555')
+                              sysfs=sysfs_tree(tmp_path, tree), probes=facts,
+                              persist_text=persist_text,
+                              new_cset_uuid='11111111-2222-3333-4444-555555555555')
     manager.build()
     return manager
 
@@ -242,7 +242,7 @@ def facts_from(cache_kind, backing_kind):
         if kind == 'cache':
             return discovery.DeviceProbe(path, name, blkid('cache'), super_show('cache'))
         return discovery.DeviceProbe(path, name, blkid('backing'),
-                                  super_show('backing-%s-%s' % (kind, name)))
+                                     super_show('backing-%s-%s' % (kind, name)))
     facts = {'/dev/nvme0n1p2': one('/dev/nvme0n1p2', cache_kind, 'nvme0n1p2')}
     for name in BACKING:
         facts['/dev/%s' % name] = one('/dev/%s' % name, backing_kind, name)
@@ -313,7 +313,7 @@ def test_plan_refuses_make_bcache_over_a_filesystem(tmp_path):
 def test_plan_refuses_a_partition_table(tmp_path):
     facts = facts_from('blank', 'blank')
     facts['/dev/nvme0n1p2'] = discovery.DeviceProbe('/dev/nvme0n1p2', 'nvme0n1p2',
-                                                 blkid('nvme-gpt'), None)
+                                                    blkid('nvme-gpt'), None)
     with pytest.raises(Refusal, match='gpt partition table'):
         planner(tmp_path, 'loaded-empty', facts)
 
@@ -459,8 +459,8 @@ def no_kernel_planner(sysfs, facts, check_mode=True, **params):
     args = dict(TRAIN)
     args.update(params)
     manager = CacheSetManager(FakeRunner(), args, check_mode=check_mode, sysfs=sysfs,
-                                 probes=facts, persist_text='', kernel_release=RELEASE,
-                                 new_cset_uuid='11111111-2222-3333-4444-555555555555')
+                              probes=facts, persist_text='', kernel_release=RELEASE,
+                              new_cset_uuid='11111111-2222-3333-4444-555555555555')
     manager.build()
     return manager
 
