@@ -44,6 +44,8 @@ from ansible_collections.resilience.dr.plugins.module_utils.kernel_log import (
     CLOCK_SLACK_SECONDS, KernelLogCursor)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, Plan, Refusal, render)
+from ansible_collections.resilience.dr.plugins.module_utils.timeutil import (  # noqa: F401
+    local_iso, parse_age, parse_since)
 
 PROFILES = ('single', 'dup', 'raid0', 'raid1', 'raid1c3', 'raid1c4', 'raid10', 'raid5', 'raid6')
 
@@ -301,42 +303,6 @@ def parse_version(text):
     """``btrfs --version`` -> tuple of ints, e.g. ``(6, 2)``."""
     m = re.search(r'v(\d+(?:\.\d+)*)', text or '')
     return tuple(int(x) for x in m.group(1).split('.')) if m else None
-
-
-def parse_age(text):
-    """``30m``, ``12h``, ``7d``, ``2w`` or plain seconds -> seconds."""
-    if text is None:
-        return None
-    m = re.match(r'^\s*(\d+)\s*([smhdw]?)\s*$', str(text))
-    if not m:
-        raise ValueError('cannot read %r as an age: use a number with s, m, h, d or w, e.g. 7d'
-                         % (text,))
-    return int(m.group(1)) * {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400,
-                              'w': 604800}[m.group(2)]
-
-
-def parse_since(text):
-    """An ISO 8601 timestamp (``2026-11-22T04:00:00``, optional ``Z``/offset) -> epoch."""
-    from datetime import datetime, timezone
-    value = str(text).strip().replace('Z', '+00:00')
-    if ' ' in value and 'T' not in value:
-        value = value.replace(' ', 'T', 1)
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError('cannot read %r as a time: use ISO 8601, e.g. 2026-11-22T04:00:00Z'
-                         % (text,))
-    if dt.tzinfo is None:
-        return int(time.mktime(dt.timetuple()))
-    return int((dt - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds())
-
-
-def iso(epoch):
-    """Epoch seconds -> local ISO 8601 with offset (what ``since`` accepts back)."""
-    if epoch is None:
-        return None
-    from datetime import datetime
-    return datetime.fromtimestamp(epoch).astimezone().isoformat()
 
 
 def dominant_profile(profiles):
@@ -1131,8 +1097,8 @@ def scrub_result(status):
     """The result form of a parsed ``scrub status``."""
     return {
         'status': status['status'],
-        'started': iso(status['started_epoch']),
-        'finished': iso(status['finished_epoch']),
+        'started': local_iso(status['started_epoch']),
+        'finished': local_iso(status['finished_epoch']),
         'duration_seconds': status['duration_seconds'],
         'bytes_scrubbed': status['bytes_scrubbed'],
         'corrected_errors': status['corrected_errors'],
@@ -1285,7 +1251,7 @@ class ScrubManager:
                 plan.add('start a scrub of %s in the background' % mnt, argv=start + [mnt])
         result = {'changed': bool(plan), 'plan': plan.as_list(), 'mountpoint': mnt,
                   'uuid': fs['uuid'] if fs else before['uuid'],
-                  'threshold': iso(int(threshold)), 'previous': scrub_result(before)}
+                  'threshold': local_iso(int(threshold)), 'previous': scrub_result(before)}
         after = before
         cursor = None
         if plan and not self.module.check_mode:
