@@ -5,7 +5,8 @@
 
 :func:`plan_create` refuses a uuid that is not there (a filesystem is never recreated with
 a given uuid), too few devices for the profiles, and any device the :class:`DeviceGuard`
-refuses.  :func:`plan_wipe` wipes only the named filesystem's members (and listed stale
+refuses; it warns when a redundant profile would keep its copies on one disk.
+:func:`plan_wipe` wipes only the named filesystem's members (and listed stale
 members of it), never while mounted or in use, and only with ``force``.  Both return the
 predicted diff view.
 """
@@ -17,7 +18,7 @@ __metaclass__ = type
 from ansible_collections.resilience.dr.plugins.module_utils.blockdev import device_rdev
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs.discovery import present_members
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs.guard import (
-    describe_signature, resolve_devices)
+    describe_signature, resolve_devices, shared_disk_warning)
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs.profile import (
     check_profile_devices)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Refusal
@@ -53,6 +54,10 @@ def plan_create(plan, req, listed, filesystems, guard, runner, warnings):
     if req.metadata_profile:
         argv += ['-m', req.metadata_profile]
     argv += [d['path'] for d in listed]
+    warning = shared_disk_warning([d['dev'] for d in listed],
+                                  (req.data_profile, req.metadata_profile))
+    if warning:
+        warnings.append(warning)
     plan.add('create btrfs %s on %s' % (req.label or '', ', '.join(d['path'] for d in listed)),
              argv=argv, destructive=destructive,
              hint='read the mkfs.btrfs message; the devices were checked not to be in use '

@@ -12,6 +12,7 @@ import os
 
 import pytest
 
+from ansible_collections.resilience.dr.plugins.module_utils import blockdev
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs import (
     lifecycle, membership, mount, parsers, profile, request, scrub)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan, Refusal
@@ -234,6 +235,48 @@ def test_create_plans_one_mkfs_and_predicts_the_view():
     with pytest.raises(Refusal) as err:
         lifecycle.plan_create(Plan(), req(uuid=UUID), [], [], BlankGuard(), Which(), [])
     assert 'never recreated with that uuid' in str(err.value)
+
+
+def partitions_of_one_disk(tmp_path):
+    """A sysfs tree with loop0 (7:0) and its partitions loop0p1, loop0p2, as the kernel lays
+    it out; the two partitions as resolved devices."""
+    root = tmp_path / 'sys'
+    block = root / 'devices' / 'virtual' / 'block'
+    for rel, devno in (('loop0', '7:0'), ('loop0/loop0p1', '259:0'), ('loop0/loop0p2', '259:1')):
+        d = block / rel
+        d.mkdir(parents=True)
+        (d / 'dev').write_text(devno + '\n')
+        (d / 'size').write_text('409600\n')
+        (d / 'holders').mkdir()
+        (d / 'slaves').mkdir()
+        if '/' in rel:
+            (d / 'partition').write_text(rel[-1] + '\n')
+        for link in (root / 'dev' / 'block' / devno,
+                     root / 'class' / 'block' / os.path.basename(rel)):
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(d)
+    out = []
+    for name in ('loop0p1', 'loop0p2'):
+        dev = blockdev.resolve_name(name, str(root))
+        out.append({'path': dev.path, 'realpath': dev.path, 'rdev': dev.rdev, 'size': 1 << 30,
+                    'exists': True, 'block': True, 'dev': dev})
+    return out
+
+
+def test_create_warns_when_a_redundant_profile_shares_one_disk(tmp_path):
+    parts = partitions_of_one_disk(tmp_path)
+    warnings = []
+    lifecycle.plan_create(Plan(), req(devices=[p['path'] for p in parts], data_profile='raid1',
+                                      metadata_profile='raid1'),
+                          parts, [], BlankGuard(), Which(), warnings)
+    assert len(warnings) == 1
+    assert 'raid1 keeps its copies on different devices' in warnings[0]
+    assert 'are on one disk (loop0)' in warnings[0]
+    warnings = []
+    lifecycle.plan_create(Plan(), req(devices=[p['path'] for p in parts], data_profile='single',
+                                      metadata_profile='dup'),
+                          parts, [], BlankGuard(), Which(), warnings)
+    assert warnings == []
 
 
 def test_wipe_refuses_a_mounted_filesystem_and_needs_force():
