@@ -13,8 +13,8 @@ Sources of truth, cheapest first:
   (``btrfs inspect-internal dump-tree -t chunk``, read-only);
 * signatures on a device: :mod:`blockdev`, the collection's one block-device helper.
 
-Nothing here runs a command in :data:`MUTATING`; the benchmark and the integration tests
-assert it.  :func:`public_fs` and :func:`diff_view` are the result and diff forms of what
+Nothing here runs a command in :data:`MUTATING` (the benchmark and the integration tests
+check that).  :func:`public_fs` and :func:`diff_view` are the result and diff forms of what
 :meth:`Btrfs.filesystems` describes.
 """
 

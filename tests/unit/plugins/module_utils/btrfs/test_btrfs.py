@@ -142,10 +142,11 @@ def test_findmnt():
     assert m == [{'target': '/tmp/btrcap/mnt', 'source': '/dev/loop0', 'subvol': None,
                   'fstype': 'btrfs',
                   'options': 'rw,relatime,discard=async,space_cache=v2,subvolid=5,subvol=/'}]
-    sub = parsers.parse_findmnt_json('{"filesystems": [{"target": "/a", "source": "/dev/sda[/@home]",'
-                                   ' "fstype": "btrfs", "options": "rw", "children": '
-                                   '[{"target": "/a/b", "source": "/dev/sdb", "fstype": "ext4",'
-                                   ' "options": "rw"}]}]}')
+    sub = parsers.parse_findmnt_json(
+        '{"filesystems": [{"target": "/a", "source": "/dev/sda[/@home]",'
+        ' "fstype": "btrfs", "options": "rw", "children": '
+        '[{"target": "/a/b", "source": "/dev/sdb", "fstype": "ext4",'
+        ' "options": "rw"}]}]}')
     assert sub[0]['source'] == '/dev/sda' and sub[0]['subvol'] == '/@home'
     assert sub[1]['target'] == '/a/b'
 
