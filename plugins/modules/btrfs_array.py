@@ -135,6 +135,20 @@ options:
         C(btrfs balance start -dconvert=...,soft -mconvert=...,soft).
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Returns the plan (RV(plan)) and changes nothing; not even the temporary mount is
+      made.
+  diff_mode:
+    support: full
+    details: The label, members and profiles before and after (predicted in check mode).
+  platform:
+    support: full
+    platforms: posix
+    details: Linux with the btrfs kernel module.
 notes:
   - Check mode returns the plan (RV(plan)) and changes nothing; not even the temporary mount is
     made.
@@ -273,8 +287,9 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
-from ansible_collections.resilience.dr.plugins.module_utils.btrfs import (
-    PROFILES, ArrayManager, ArrayRequest)
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs.array import ArrayManager
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs.parsers import PROFILES
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs.request import ArrayRequest
 
 
 def main():
@@ -296,13 +311,14 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        request = ArrayRequest(module.params)
-    except ValueError as exc:
-        module.fail_json(msg='contradictory or incomplete options: %s' % exc, changed=False)
     runner = Runner(module)
-    manager = ArrayManager(module, runner, request)
-    run_module(module, manager.run)
+
+    def work():
+        # Contradictions (which an argument spec cannot express) fail here, before any read.
+        request = ArrayRequest(module.params)
+        return ArrayManager(module, runner, request).run()
+
+    run_module(module, work)
 
 
 if __name__ == '__main__':

@@ -43,6 +43,19 @@ options:
     description: Include C(btrfs filesystem usage -b) numbers (mounted filesystems only).
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    details: Nothing changes, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    details: Linux; an empty list where btrfs-progs is not installed.
 notes:
   - Supports check mode (it changes nothing in any mode).
 seealso:
@@ -136,7 +149,7 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
-from ansible_collections.resilience.dr.plugins.module_utils.btrfs import gather_info
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs.info import gather_info
 
 
 def main():

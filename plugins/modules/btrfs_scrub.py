@@ -68,6 +68,19 @@ options:
     description: Seconds to wait for a scrub that was already running (O(state=completed)).
     type: int
     default: 86400
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports whether a scrub would start (RV(plan)) and changes nothing.
+  diff_mode:
+    support: none
+    details: A scrub changes no configuration; RV(previous) and RV(scrub) are the before and after.
+  platform:
+    support: full
+    platforms: posix
+    details: Linux with the btrfs kernel module.
 notes:
   - Check mode reports whether a scrub would start and changes nothing.
   - The filesystem must be mounted (M(ansible.posix.mount)); a scrub of an unmounted filesystem is
@@ -184,8 +197,7 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
-from ansible_collections.resilience.dr.plugins.module_utils.btrfs import (
-    ScrubManager, parse_age, parse_since)
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs.scrub import ScrubManager
 
 
 def main():
@@ -206,25 +218,12 @@ def main():
         required_one_of=[('mountpoint', 'label', 'uuid', 'device')],
         supports_check_mode=True,
     )
-    try:
-        parse_age(module.params['max_age'])
-        if module.params['since']:
-            parse_since(module.params['since'])
-    except ValueError as exc:
-        module.fail_json(msg=str(exc), changed=False)
     runner = Runner(module)
 
     def work():
-        result = ScrubManager(module, runner, module.params).run()
-        if result.pop('failed_uncorrectable') and module.params['fail_on_uncorrectable']:
-            module.fail_json(msg='scrub of %s found %d uncorrectable error(s); data is damaged. '
-                                 'Affected files: %s. Next: restore them from backup, check `btrfs '
-                                 'device stats %s` (set fail_on_uncorrectable: false to only '
-                                 'report)' % (result['mountpoint'],
-                                              result['uncorrectable_errors'],
-                                              result['affected_summary'],
-                                              result['mountpoint']), **result)
-        return result
+        # An unreadable max_age or since is refused here, before anything runs; uncorrectable
+        # errors fail with the whole result (unless fail_on_uncorrectable is false).
+        return ScrubManager(module, runner, module.params).run()
 
     run_module(module, work)
 

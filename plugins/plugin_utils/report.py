@@ -36,6 +36,8 @@ import math
 import re
 import time
 
+from ansible_collections.resilience.dr.plugins.module_utils.timeutil import utc_iso
+
 FORMAT = 'resilience.dr/recovery-report/v1'
 SCENARIO_VARS = ('dr_scenario', 'dr_rto_seconds', 'dr_rpo_target_seconds')
 VERIFIED_KEY = 'dr_report_verified'
@@ -78,12 +80,6 @@ def to_bool(value):
     if isinstance(value, (int, float)):
         return value != 0
     return text(value).lower() in ('true', 'yes', 'on', '1', 'ok', 'pass', 'passed')
-
-
-def iso(timestamp):
-    """UTC ISO-8601 with a Z, to the second."""
-    moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
-    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def stamp(timestamp):
@@ -235,8 +231,8 @@ class Phase:
             'kind': 'role' if self.role else 'play',
             'play': self.play,
             'role': self.role,
-            'start': iso(self.started),
-            'end': iso(ended),
+            'start': utc_iso(self.started),
+            'end': utc_iso(ended),
             'duration_seconds': round(ended - self.started, 3),
             'result': self.result,
             'counts': dict(self.counts),
@@ -389,8 +385,8 @@ class RunRecorder:
             'scenario': self.scenario_name(),
             'playbook': self.playbook,
             'plays': list(self.plays),
-            'started': iso(self.started),
-            'ended': iso(ended),
+            'started': utc_iso(self.started),
+            'ended': utc_iso(ended),
             'outcome': outcome,
             'check_mode': bool(self.check_mode),
             'warnings': list(self.warnings),

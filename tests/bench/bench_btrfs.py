@@ -8,7 +8,7 @@ Run as root from the repository root (needs 4 free loop devices):
 
 Three comparisons, each alternating the two sides round by round:
 
-1. ``in-process``: the module's own work (discovery + planning in module_utils/btrfs.py, with
+1. ``in-process``: the module's own work (discovery + planning in the module_utils/btrfs/ package, with
    the real Runner over a minimal AnsibleModule stand-in that runs commands via subprocess)
    against running the same commands via subprocess and reading the same sysfs files.
    This is the overhead the module adds over the tools (target < 1.5x).
@@ -36,7 +36,9 @@ sys.path.insert(0, os.path.join(REPO, 'tests', 'integration'))
 
 from testlib import COLLECTIONS, ansible_env, bin_path  # noqa: E402
 from btrfs_helpers import ANSIBLE_ENV_FIX, loop_pool, sh  # noqa: E402
-from ansible_collections.resilience.dr.plugins.module_utils import btrfs  # noqa: E402
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs import discovery  # noqa: E402
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs.array import ArrayManager  # noqa: E402
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs.request import ArrayRequest  # noqa: E402
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner  # noqa: E402
 
 LABEL = 'bench-raid10'
@@ -70,7 +72,7 @@ class StandIn:
 def module_in_process(params):
     module = StandIn()
     runner = Runner(module)
-    manager = btrfs.ArrayManager(module, runner, btrfs.ArrayRequest(params))
+    manager = ArrayManager(module, runner, ArrayRequest(params))
     return manager.run()
 
 
@@ -135,7 +137,7 @@ def main():
         sh('sync')
 
         first = module_in_process(params)
-        mutating = [c['cmd'] for c in first['commands'] if btrfs.is_mutating(c['cmd'])]
+        mutating = [c['cmd'] for c in first['commands'] if discovery.is_mutating(c['cmd'])]
         commands = [c['cmd'].split() for c in first['commands']]
         ok = first['changed'] is False and not mutating and first['mounted'] \
             and first['profiles']['data'] == ['raid10'] and first['missing_devids'] == []

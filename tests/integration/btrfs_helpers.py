@@ -247,6 +247,6 @@ def module_runner(run_module):
 
 
 def mutating_commands(result):
-    """Commands in a module result that change something (see module_utils.btrfs.MUTATING)."""
-    from ansible_collections.resilience.dr.plugins.module_utils.btrfs import is_mutating
+    """Commands in a module result that change something (see btrfs.discovery.MUTATING)."""
+    from ansible_collections.resilience.dr.plugins.module_utils.btrfs.discovery import is_mutating
     return [c['cmd'] for c in result.get('commands', []) if is_mutating(c['cmd'])]

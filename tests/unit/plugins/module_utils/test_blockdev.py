@@ -12,7 +12,8 @@ import os
 import pytest
 
 from ansible_collections.resilience.dr.plugins.module_utils import blockdev
-from ansible_collections.resilience.dr.plugins.module_utils import btrfs_safety
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs import guard, request
+from ansible_collections.resilience.dr.plugins.module_utils.runner import Refusal
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, '..', '..', 'fixtures', 'blockdev')
@@ -177,10 +178,10 @@ def test_same_device_through_a_symlink(tmp_path):
 ])
 def test_request_devices_by_identity(devices, remove, replace, fragment):
     if fragment is None:
-        btrfs_safety.check_request_devices(devices, remove, replace)
+        request.check_request_devices(devices, remove, replace)
         return
-    with pytest.raises(ValueError) as exc:
-        btrfs_safety.check_request_devices(devices, remove, replace)
+    with pytest.raises(Refusal) as exc:
+        request.check_request_devices(devices, remove, replace)
     assert fragment in str(exc.value)
 
 
@@ -189,8 +190,8 @@ def test_shared_disk_warning(tmp_path):
     p1 = blockdev.resolve_name('loop0p1', root)
     p2 = blockdev.resolve_name('loop0p2', root)
     other = dev(root, 'loop1', '7:1')
-    warning = btrfs_safety.shared_disk_warning([p1, p2, other], ['raid1', 'raid1'])
+    warning = guard.shared_disk_warning([p1, p2, other], ['raid1', 'raid1'])
     assert 'raid1 keeps its copies on different devices' in warning
     assert '/dev/loop0p1, /dev/loop0p2 are on one disk (loop0)' in warning
-    assert btrfs_safety.shared_disk_warning([p1, p2], ['single', 'dup']) is None
-    assert btrfs_safety.shared_disk_warning([p1, other], ['raid1', None]) is None
+    assert guard.shared_disk_warning([p1, p2], ['single', 'dup']) is None
+    assert guard.shared_disk_warning([p1, other], ['raid1', None]) is None

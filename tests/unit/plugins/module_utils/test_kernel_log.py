@@ -3,7 +3,7 @@
 
 import os
 
-from ansible_collections.resilience.dr.plugins.module_utils import btrfs
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs import parsers
 from ansible_collections.resilience.dr.plugins.module_utils.kernel_log import (
     KernelLogCursor, parse_kmsg_record)
 
@@ -28,9 +28,9 @@ def test_malformed_records_are_skipped():
 
 def test_scrub_paths_from_kmsg_messages_need_no_time():
     text = parse_kmsg_record(SCRUB_RECORD)
-    files = btrfs.parse_kernel_log_paths(text, devices=['loop7'], since=2 ** 40)
+    files = parsers.parse_kernel_log_paths(text, devices=['loop7'], since=2 ** 40)
     assert files == [{'path': 'homes/caf\u00e9 \x01.bin', 'errors': 1, 'kinds': ['checksum error']}]
-    assert btrfs.parse_kernel_log_paths(text, devices=['loop0']) == []
+    assert parsers.parse_kernel_log_paths(text, devices=['loop0']) == []
 
 
 def test_cursor_reads_records_in_order_and_only_new_ones(tmp_path):

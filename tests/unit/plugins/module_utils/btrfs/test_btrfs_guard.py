@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""btrfs_safety.DeviceSafety.check_writable over captured ``wipefs --json`` output.
+"""btrfs.guard.DeviceGuard.check_writable over captured ``wipefs --json`` output.
 
 The device is a BlockDevice over an empty sysfs tree and empty mount/swap tables (nothing
 holds it); the signatures are the real capture of a btrfs member (tests/unit/fixtures/btrfs).
@@ -10,10 +10,10 @@ import os
 import pytest
 
 from ansible_collections.resilience.dr.plugins.module_utils import blockdev
-from ansible_collections.resilience.dr.plugins.module_utils.btrfs_safety import DeviceSafety
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs.guard import DeviceGuard
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Refusal
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'btrfs')
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'btrfs')
 MEMBER_UUID = 'c5973b5b-94ed-43f0-aa9b-4c2fabb4cc74'   # the capture's filesystem (label captest)
 
 
@@ -28,21 +28,15 @@ class CapturedProbe:
         return self.sigs
 
 
-class Request:
-    def __init__(self, force=False, uuid=None):
-        self.force = force
-        self.uuid = uuid
+class Manager(DeviceGuard):
+    """A DeviceGuard over the capture, nothing in use (empty mount/swap tables and sysfs)."""
 
-
-class Manager(DeviceSafety):
     def __init__(self, tmp_path, capture, found_uuid=None, force=False):
-        self.bt = CapturedProbe(capture)
-        self.req = Request(force)
-        self.found = {'uuid': found_uuid} if found_uuid else None
-        self.warnings = []
         (tmp_path / 'sys').mkdir(exist_ok=True)
-        self._usage = blockdev.Usage(mounts=[], swaps=[], sys_root=str(tmp_path / 'sys'))
         self.sys_root = str(tmp_path / 'sys')
+        super(Manager, self).__init__(
+            CapturedProbe(capture), force=force, own_uuid=found_uuid,
+            usage=blockdev.Usage(mounts=[], swaps=[], sys_root=self.sys_root))
 
     def device(self, path='/dev/nonexistent-test-vdz'):
         dev = blockdev.BlockDevice(path, self.sys_root, rdev=os.makedev(7, 250))

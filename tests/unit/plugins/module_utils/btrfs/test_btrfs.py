@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Parsers and planning helpers of module_utils/btrfs.py over REAL captured tool output.
+"""Parsers and planning helpers of the module_utils/btrfs/ package over REAL captured tool output.
 
 Fixtures in tests/unit/fixtures/btrfs/ were captured on Debian 12 (btrfs-progs 6.2, util-linux
 2.38) from loop devices; ``v6.2_`` in the name says which btrfs-progs printed them.
@@ -10,9 +10,11 @@ import time
 
 import pytest
 
-from ansible_collections.resilience.dr.plugins.module_utils import btrfs
+from ansible_collections.resilience.dr.plugins.module_utils import runner, timeutil
+from ansible_collections.resilience.dr.plugins.module_utils.btrfs import (
+    discovery, parsers, profile, request, scrub)
 
-FIX = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'btrfs')
+FIX = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'btrfs')
 UUID = 'c5973b5b-94ed-43f0-aa9b-4c2fabb4cc74'
 
 
@@ -22,7 +24,7 @@ def fixture(name):
 
 
 def test_show_raid10_unmounted():
-    fss = btrfs.parse_filesystem_show(fixture('v6.2_show_raw_raid10_unmounted.txt'))
+    fss = parsers.parse_filesystem_show(fixture('v6.2_show_raw_raid10_unmounted.txt'))
     assert len(fss) == 1
     fs = fss[0]
     assert fs['uuid'] == UUID and fs['label'] == 'captest'
@@ -34,13 +36,13 @@ def test_show_raid10_unmounted():
 
 
 def test_show_degraded_unmounted_lists_present_and_flags_missing():
-    fs = btrfs.parse_filesystem_show(fixture('v6.2_show_raw_degraded_unmounted.txt'))[0]
+    fs = parsers.parse_filesystem_show(fixture('v6.2_show_raw_degraded_unmounted.txt'))[0]
     assert [d['path'] for d in fs['devices']] == ['/dev/loop0', '/dev/loop1', '/dev/loop2']
     assert fs['some_missing'] is True and fs['total_devices'] == 4
 
 
 def test_show_degraded_mounted_has_missing_devid():
-    fs = btrfs.parse_filesystem_show(fixture('v6.2_show_raw_degraded_mounted.txt'))[0]
+    fs = parsers.parse_filesystem_show(fixture('v6.2_show_raw_degraded_mounted.txt'))[0]
     missing = [d for d in fs['devices'] if d['missing']]
     assert [d['devid'] for d in missing] == [4]
     assert missing[0]['path'] is None
@@ -48,7 +50,7 @@ def test_show_degraded_mounted_has_missing_devid():
 
 
 def test_show_none():
-    assert btrfs.parse_filesystem_show(fixture('v6.2_show_raw_none.txt')) == []
+    assert parsers.parse_filesystem_show(fixture('v6.2_show_raw_none.txt')) == []
 
 
 def test_show_label_none_and_quotes():
@@ -58,13 +60,13 @@ def test_show_label_none_and_quotes():
             "Label: 'it''s'  uuid: 11111111-2222-3333-4444-666666666666\n"
             "\tTotal devices 1 FS bytes used 1\n"
             "\tdevid    1 size 10 used 5 path /dev/sdb\n")
-    fss = btrfs.parse_filesystem_show(text)
+    fss = parsers.parse_filesystem_show(text)
     assert fss[0]['label'] is None
     assert fss[1]['label'] == "it''s"
 
 
 def test_usage_raid10():
-    u = btrfs.parse_filesystem_usage(fixture('v6.2_usage_b_raid10.txt'))
+    u = parsers.parse_filesystem_usage(fixture('v6.2_usage_b_raid10.txt'))
     assert u['profiles'] == {'data': ['raid10'], 'metadata': ['raid10'], 'system': ['raid10']}
     assert u['overall']['device_size'] == 1342177280
     assert u['overall']['device_missing'] == 0
@@ -75,21 +77,21 @@ def test_usage_raid10():
 
 
 def test_usage_degraded_reports_missing_bytes():
-    u = btrfs.parse_filesystem_usage(fixture('v6.2_usage_b_degraded.txt'))
+    u = parsers.parse_filesystem_usage(fixture('v6.2_usage_b_degraded.txt'))
     assert u['overall']['device_missing'] == 335544320
 
 
 def test_device_stats_text_and_missing_devid():
-    s = btrfs.parse_device_stats(fixture('v6.2_device_stats_raid10.txt'))
+    s = parsers.parse_device_stats(fixture('v6.2_device_stats_raid10.txt'))
     assert sorted(s) == ['/dev/loop0', '/dev/loop1', '/dev/loop2', '/dev/loop3']
     assert s['/dev/loop0'] == {'write_io_errs': 0, 'read_io_errs': 0, 'flush_io_errs': 0,
                                'corruption_errs': 0, 'generation_errs': 0}
-    d = btrfs.parse_device_stats(fixture('v6.2_device_stats_degraded.txt'))
+    d = parsers.parse_device_stats(fixture('v6.2_device_stats_degraded.txt'))
     assert 'devid:4' in d
 
 
 def test_scrub_status_finished():
-    s = btrfs.parse_scrub_status(fixture('v6.2_scrub_status_R_finished.txt'))
+    s = parsers.parse_scrub_status(fixture('v6.2_scrub_status_R_finished.txt'))
     assert s['uuid'] == UUID
     assert s['status'] == 'finished'
     assert s['duration_seconds'] == 0
@@ -98,20 +100,20 @@ def test_scrub_status_finished():
     expected = time.mktime(time.strptime('Sun Nov 22 04:39:56 2026', '%a %b %d %H:%M:%S %Y'))
     assert s['started_epoch'] == int(expected)
     assert s['finished_epoch'] == int(expected)
-    assert btrfs.scrub_fresh(s, expected - 1)
-    assert not btrfs.scrub_fresh(s, expected + 1)
+    assert scrub.scrub_fresh(s, expected - 1)
+    assert not scrub.scrub_fresh(s, expected + 1)
 
 
 def test_scrub_status_never():
     text = ('UUID:             %s\n\tno stats available\n\tdata_extents_scrubbed: 0\n'
             '\tcorrected_errors: 0\n\tlast_physical: 0\n' % UUID)
-    s = btrfs.parse_scrub_status(text)
+    s = parsers.parse_scrub_status(text)
     assert s['status'] == 'never'
-    assert not btrfs.scrub_fresh(s, 0)
+    assert not scrub.scrub_fresh(s, 0)
 
 
 def test_chunk_tree_profiles_and_devids():
-    c = btrfs.parse_chunk_tree(fixture('v6.2_dump_tree_chunk_raid10.txt'))
+    c = parsers.parse_chunk_tree(fixture('v6.2_dump_tree_chunk_raid10.txt'))
     assert [d['devid'] for d in c['devices']] == [1, 2, 3, 4]
     assert c['devices'][0]['size'] == 335544320
     assert c['profiles'] == {'data': ['raid10'], 'metadata': ['raid10'], 'system': ['raid10']}
@@ -120,7 +122,7 @@ def test_chunk_tree_profiles_and_devids():
 def test_chunk_tree_single_has_no_profile_flag():
     text = '\t\tlength 8388608 owner 2 stripe_len 65536 type DATA\n' \
            '\t\tlength 8388608 owner 2 stripe_len 65536 type METADATA|DUP\n'
-    c = btrfs.parse_chunk_tree(text)
+    c = parsers.parse_chunk_tree(text)
     assert c['profiles']['data'] == ['single'] and c['profiles']['metadata'] == ['dup']
 
 
@@ -136,43 +138,44 @@ def test_wipefs():
 
 
 def test_findmnt():
-    m = btrfs.parse_findmnt_json(fixture('findmnt_btrfs.json'))
+    m = parsers.parse_findmnt_json(fixture('findmnt_btrfs.json'))
     assert m == [{'target': '/tmp/btrcap/mnt', 'source': '/dev/loop0', 'subvol': None,
                   'fstype': 'btrfs',
                   'options': 'rw,relatime,discard=async,space_cache=v2,subvolid=5,subvol=/'}]
-    sub = btrfs.parse_findmnt_json('{"filesystems": [{"target": "/a", "source": "/dev/sda[/@home]",'
-                                   ' "fstype": "btrfs", "options": "rw", "children": '
-                                   '[{"target": "/a/b", "source": "/dev/sdb", "fstype": "ext4",'
-                                   ' "options": "rw"}]}]}')
+    sub = parsers.parse_findmnt_json(
+        '{"filesystems": [{"target": "/a", "source": "/dev/sda[/@home]",'
+        ' "fstype": "btrfs", "options": "rw", "children": '
+        '[{"target": "/a/b", "source": "/dev/sdb", "fstype": "ext4",'
+        ' "options": "rw"}]}]}')
     assert sub[0]['source'] == '/dev/sda' and sub[0]['subvol'] == '/@home'
     assert sub[1]['target'] == '/a/b'
 
 
-def test_version_age_since():
-    assert btrfs.parse_version('btrfs-progs v6.2\n') == (6, 2)
-    assert btrfs.parse_version('btrfs-progs v6.14\n-EXPERIMENTAL ...') == (6, 14)
-    assert btrfs.parse_age('7d') == 7 * 86400
-    assert btrfs.parse_age('90') == 90
-    assert btrfs.parse_age('0') == 0
+def test_age_since():
+    # (btrfs --version was parsed here; nothing used it, so parse_version and Btrfs.version
+    # went as dead code, issue 11 item 7)
+    assert timeutil.parse_age('7d') == 7 * 86400
+    assert timeutil.parse_age('90') == 90
+    assert timeutil.parse_age('0') == 0
     with pytest.raises(ValueError):
-        btrfs.parse_age('a week')
-    assert btrfs.parse_since('1970-01-02T00:00:00Z') == 86400
-    assert btrfs.parse_since('1970-01-02T01:00:00+01:00') == 86400
+        timeutil.parse_age('a week')
+    assert timeutil.parse_since('1970-01-02T00:00:00Z') == 86400
+    assert timeutil.parse_since('1970-01-02T01:00:00+01:00') == 86400
     with pytest.raises(ValueError):
-        btrfs.parse_since('yesterday')
-    assert btrfs.parse_duration('1:02:03') == 3723
-    assert btrfs.parse_duration('26:00:00') == 93600
+        timeutil.parse_since('yesterday')
+    assert parsers.parse_duration('1:02:03') == 3723
+    assert parsers.parse_duration('26:00:00') == 93600
 
 
 def test_dominant_profile_and_mutating():
-    assert btrfs.dominant_profile(['single', 'raid1']) == 'raid1'
-    assert btrfs.dominant_profile(['raid10']) == 'raid10'
-    assert btrfs.is_mutating('/usr/bin/btrfs device add /dev/loop4 /mnt')
-    assert btrfs.is_mutating('mkfs.btrfs -L x /dev/loop0')
-    assert btrfs.is_mutating('/usr/sbin/wipefs -a /dev/loop0')
-    assert not btrfs.is_mutating('/usr/sbin/wipefs --json /dev/loop0')
-    assert not btrfs.is_mutating('/usr/bin/btrfs filesystem show --raw')
-    assert not btrfs.is_mutating('/usr/bin/findmnt --json --list -o TARGET,SOURCE,FSTYPE,OPTIONS')
+    assert profile.dominant_profile(['single', 'raid1']) == 'raid1'
+    assert profile.dominant_profile(['raid10']) == 'raid10'
+    assert discovery.is_mutating('/usr/bin/btrfs device add /dev/loop4 /mnt')
+    assert discovery.is_mutating('mkfs.btrfs -L x /dev/loop0')
+    assert discovery.is_mutating('/usr/sbin/wipefs -a /dev/loop0')
+    assert not discovery.is_mutating('/usr/sbin/wipefs --json /dev/loop0')
+    assert not discovery.is_mutating('/usr/bin/btrfs filesystem show --raw')
+    assert not discovery.is_mutating('/usr/bin/findmnt --json --list -o TARGET,SOURCE,FSTYPE,OPTIONS')
 
 
 @pytest.mark.parametrize('params,fragment', [
@@ -183,18 +186,21 @@ def test_dominant_profile_and_mutating():
     ({'label': 'x', 'devices': ['/dev/a', '/dev/b'], 'data_profile': 'dup'}, 'dup'),
 ])
 def test_request_contradictions(params, fragment):
-    with pytest.raises(ValueError) as exc:
-        btrfs.ArrayRequest(params)
+    # a Refusal (a ModuleFailure) that no option allows, no longer a bare ValueError
+    with pytest.raises(request.Contradiction) as exc:
+        request.ArrayRequest(params)
     assert fragment in str(exc.value)
+    assert isinstance(exc.value, runner.Refusal) and exc.value.option is None
+    assert str(exc.value).startswith('contradictory or incomplete options: ')
 
 
 def test_profile_device_count_refusal():
-    with pytest.raises(btrfs.Refusal) as exc:
-        btrfs.check_profile_devices(2, 'raid10', 'raid1', 'devices lists')
+    with pytest.raises(runner.Refusal) as exc:
+        profile.check_profile_devices(2, 'raid10', 'raid1', 'devices lists')
     assert 'raid10 needs at least 4 devices' in str(exc.value)
     assert exc.value.option == 'devices'
-    btrfs.check_profile_devices(4, 'raid10', 'raid10', 'devices lists')
-    btrfs.check_profile_devices(3, 'raid1c3', None, 'devices lists')
+    profile.check_profile_devices(4, 'raid10', 'raid10', 'devices lists')
+    profile.check_profile_devices(3, 'raid1c3', None, 'devices lists')
 
 
 def test_sysfs_reader(tmp_path):
@@ -209,11 +215,11 @@ def test_sysfs_reader(tmp_path):
             (base / 'allocation' / kind / p).mkdir(parents=True)
         (base / 'allocation' / kind / 'bytes_used').write_text('0\n')
     (base / 'label').write_text('x\n')
-    info = btrfs.read_sysfs_fs(UUID, root=str(tmp_path))
+    info = discovery.read_sysfs_fs(UUID, root=str(tmp_path))
     assert info['label'] == 'x'
     assert info['devinfo'][2]['missing'] is True and info['devinfo'][1]['missing'] is False
     assert info['profiles']['data'] == ['raid1', 'single']
-    assert btrfs.read_sysfs_fs('00000000-0000-0000-0000-000000000000', root=str(tmp_path)) is None
+    assert discovery.read_sysfs_fs('00000000-0000-0000-0000-000000000000', root=str(tmp_path)) is None
 
 
 # ---- both btrfs-progs versions (6.2 = Debian 12, 6.14 = Debian 13) ---------------------------
@@ -233,22 +239,22 @@ LABELS = {'v6.2': 'captest', 'v6.14': 'captest614'}
 @pytest.mark.parametrize('version', VERSIONS)
 def test_show_versions(version):
     for state in ('raid10_unmounted', 'raid10_mounted'):
-        fs = by_label(btrfs.parse_filesystem_show(
+        fs = by_label(parsers.parse_filesystem_show(
             fixture('%s_show_raw_%s.txt' % (version, state))), LABELS[version])
         assert fs['total_devices'] == 4
         assert [(d['devid'], d['size'], d['missing']) for d in fs['devices']] == \
             [(i, 335544320, False) for i in (1, 2, 3, 4)]
         assert not fs['some_missing']
-    fs = by_label(btrfs.parse_filesystem_show(
+    fs = by_label(parsers.parse_filesystem_show(
         fixture('%s_show_raw_degraded_unmounted.txt' % version)), LABELS[version])
     assert fs['some_missing'] and [d['devid'] for d in fs['devices']] == [1, 2, 3]
-    fs = by_label(btrfs.parse_filesystem_show(
+    fs = by_label(parsers.parse_filesystem_show(
         fixture('%s_show_raw_degraded_mounted.txt' % version)), LABELS[version])
     assert [d['devid'] for d in fs['devices'] if d['missing']] == [4]
 
 
 def test_show_two_filesystems_614():
-    fss = btrfs.parse_filesystem_show(fixture('v6.14_show_raw_degraded_mounted.txt'))
+    fss = parsers.parse_filesystem_show(fixture('v6.14_show_raw_degraded_mounted.txt'))
     assert sorted(fs['label'] for fs in fss) == ['captest614', 'ml-storage']
     other = by_label(fss, 'ml-storage')
     assert other['devices'] == [{'devid': 1, 'size': 805306368, 'used': 189530112,
@@ -257,46 +263,42 @@ def test_show_two_filesystems_614():
 
 @pytest.mark.parametrize('version', VERSIONS)
 def test_usage_versions(version):
-    u = btrfs.parse_filesystem_usage(fixture('%s_usage_b_raid10.txt' % version))
+    u = parsers.parse_filesystem_usage(fixture('%s_usage_b_raid10.txt' % version))
     assert u['profiles'] == {'data': ['raid10'], 'metadata': ['raid10'], 'system': ['raid10']}
     assert u['overall']['device_size'] == 1342177280
-    d = btrfs.parse_filesystem_usage(fixture('%s_usage_b_degraded.txt' % version))
+    d = parsers.parse_filesystem_usage(fixture('%s_usage_b_degraded.txt' % version))
     assert d['overall']['device_missing'] == 335544320
 
 
 @pytest.mark.parametrize('version', VERSIONS)
 def test_stats_and_chunks_versions(version):
-    s = btrfs.parse_device_stats(fixture('%s_device_stats_raid10.txt' % version))
+    s = parsers.parse_device_stats(fixture('%s_device_stats_raid10.txt' % version))
     assert len(s) == 4 and all(sum(c.values()) == 0 for c in s.values())
-    c = btrfs.parse_device_stats(fixture('%s_device_stats_corrected.txt' % version))
+    c = parsers.parse_device_stats(fixture('%s_device_stats_corrected.txt' % version))
     assert c['/dev/loop0']['corruption_errs'] > 0
     assert sum(c['/dev/loop1'].values()) == 0
-    d = btrfs.parse_device_stats(fixture('%s_device_stats_degraded.txt' % version))
+    d = parsers.parse_device_stats(fixture('%s_device_stats_degraded.txt' % version))
     assert 'devid:4' in d
-    chunk = btrfs.parse_chunk_tree(fixture('%s_dump_tree_chunk_raid10.txt' % version))
+    chunk = parsers.parse_chunk_tree(fixture('%s_dump_tree_chunk_raid10.txt' % version))
     assert [x['devid'] for x in chunk['devices']] == [1, 2, 3, 4]
     assert chunk['profiles']['data'] == ['raid10']
 
 
 @pytest.mark.parametrize('version', VERSIONS)
 def test_scrub_corrected_versions(version):
-    s = btrfs.parse_scrub_status(fixture('%s_scrub_status_R_corrected.txt' % version))
+    s = parsers.parse_scrub_status(fixture('%s_scrub_status_R_corrected.txt' % version))
     assert s['status'] == 'finished'
     assert s['corrected_errors'] == 5 and s['csum_errors'] == 5
     assert s['uncorrectable_errors'] == 0
     assert s['bytes_scrubbed'] == 42467328 + 360448
     assert s['finished_epoch'] is not None
-    r = btrfs.scrub_result(s)
+    r = scrub.scrub_result(s)
     assert r['corrected_errors'] == 5 and r['finished'] is not None
 
 
 def test_scrub_never_614():
-    s = btrfs.parse_scrub_status(fixture('v6.14_scrub_status_R_never.txt'))
+    s = parsers.parse_scrub_status(fixture('v6.14_scrub_status_R_never.txt'))
     assert s['status'] == 'never' and s['finished_epoch'] is None
-
-
-def test_version_614():
-    assert btrfs.parse_version(fixture('v6.14_version.txt')) == (6, 14)
 
 
 # -- kernel log: the files a scrub could not repair --------------------------------------------
@@ -306,22 +308,22 @@ def _dmesg_fixture():
 
 
 def test_kernel_log_names_the_unrepairable_file():
-    files = btrfs.parse_kernel_log_paths(_dmesg_fixture(), devices=['loop0'])
+    files = parsers.parse_kernel_log_paths(_dmesg_fixture(), devices=['loop0'])
     assert files == [{'path': 'doomed.bin', 'errors': 4, 'kinds': ['checksum error']}]
 
 
 def test_kernel_log_filters_by_device_and_time():
     text = _dmesg_fixture()
-    assert btrfs.parse_kernel_log_paths(text, devices=['bcache0']) == []
+    assert parsers.parse_kernel_log_paths(text, devices=['bcache0']) == []
     # The fixed-up errors (15:22:58) name no file; the unrepairable ones were at 15:23:07.
-    since = btrfs.parse_since('2026-11-22T15:23:08+00:00')
-    assert btrfs.parse_kernel_log_paths(text, since=since) == []
-    since = btrfs.parse_since('2026-11-22T15:23:07+00:00')
-    assert [f['path'] for f in btrfs.parse_kernel_log_paths(text, since=since)] == ['doomed.bin']
+    since = timeutil.parse_since('2026-11-22T15:23:08+00:00')
+    assert parsers.parse_kernel_log_paths(text, since=since) == []
+    since = timeutil.parse_since('2026-11-22T15:23:07+00:00')
+    assert [f['path'] for f in parsers.parse_kernel_log_paths(text, since=since)] == ['doomed.bin']
 
 
 def test_describe_affected():
-    assert btrfs.describe_affected(None).startswith('unknown')
-    assert btrfs.describe_affected([]) == 'none named by the kernel'
+    assert scrub.describe_affected(None).startswith('unknown')
+    assert scrub.describe_affected([]) == 'none named by the kernel'
     many = [{'path': 'f%d' % i} for i in range(12)]
-    assert btrfs.describe_affected(many).endswith('f9 and 2 more')
+    assert scrub.describe_affected(many).endswith('f9 and 2 more')

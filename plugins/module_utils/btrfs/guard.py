@@ -1,19 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, resilience.dr contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What ``btrfs_array`` checks before it writes to a device, and how it names the cause.
+"""Is this device safe to write?  What ``btrfs_array`` checks before it writes to a device.
 
-* :func:`check_request_devices` compares the request's device lists by *block device*
-  (major:minor, through udev symlinks), never by string: a device listed twice, or both kept
-  and removed, is a contradiction the operator must resolve.
-* :class:`DeviceSafety` (mixed into ``ArrayManager``) resolves devices, refuses a device in use
-  (mounted, swap, a holder, a mounted or otherwise held partition), a device that carries
-  another signature (unless ``force``), and a device that carries the requested filesystem's
-  own superblock (never with a hint to ``force``: the request owns that device).
-* :func:`shared_disk_warning` warns when a redundant profile would keep its copies on
-  partitions of one disk.
+:class:`DeviceGuard` resolves devices (by major:minor, through udev symlinks) and refuses:
 
-Device facts come from :mod:`blockdev`, the one helper every block-device module uses.
+* a device that does not exist, or is not a block device;
+* a device in use (mounted, swap, a holder, a mounted or otherwise held partition, an
+  exclusive open), or a member of a mounted btrfs - whatever ``force`` says;
+* a device that carries the requested filesystem's own superblock - never with a hint to
+  ``force``: the request owns that device;
+* a device that carries another signature, unless ``force``.
+
+:func:`shared_disk_warning` warns when a redundant profile would keep its copies on
+partitions of one disk.  Device facts come from :mod:`blockdev`, the one helper every
+block-device module uses.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,33 +26,6 @@ from ansible_collections.resilience.dr.plugins.module_utils.runner import Refusa
 
 # Profiles that keep more than one copy (or parity) on different devices.
 REDUNDANT = ('raid1', 'raid1c3', 'raid1c4', 'raid10', 'raid5', 'raid6')
-
-
-def _same(groups):
-    return '; '.join('%s name one block device (%s)' % (
-        ' and '.join(g), blockdev.resolve(g[0]).devno or blockdev.resolve(g[0]).realpath)
-        for g in groups)
-
-
-def check_request_devices(devices, remove_devices, replace_missing):
-    """Raise ValueError for a device listed twice or both kept and removed (by device number)."""
-    for name, paths in (('devices', devices), ('remove_devices', remove_devices),
-                        ('replace_missing', replace_missing)):
-        groups = blockdev.same_device_groups([p for p in paths if p != 'missing'])
-        if groups:
-            raise ValueError('%s lists one device twice: %s; list each device once'
-                             % (name, _same(groups)))
-    removed = [p for p in remove_devices if p != 'missing']
-    for name, paths, advice in (
-            ('devices', devices, 'keep it in devices to keep it in the filesystem, or in '
-                                 'remove_devices to retire it, not in both (a run would add '
-                                 'it and remove it again)'),
-            ('replace_missing', replace_missing, 'a replacement cannot be removed in the same '
-                                                 'run; drop it from one of them')):
-        groups = blockdev.same_device_groups(list(paths) + removed)
-        if groups:
-            raise ValueError('%s listed in both %s and remove_devices: %s; %s' % (
-                ', '.join(g[0] for g in groups), name, _same(groups), advice))
 
 
 def shared_disk_warning(devs, profiles):
@@ -75,32 +49,51 @@ def shared_disk_warning(devs, profiles):
                           for k, v in sorted(shared.items()))))
 
 
-class DeviceSafety:
-    """Mixin for ``ArrayManager``: needs ``self.req``, ``self.bt``, ``self.runner``, ``self.found``."""
+def describe_signature(sig):
+    """One signature as the operator reads it in a refusal or a warning."""
+    text = sig.get('type') or 'unknown signature'
+    if sig.get('type') == 'btrfs':
+        text = 'a btrfs member (uuid %s, label %r)' % (sig.get('uuid'), sig.get('label'))
+    elif sig.get('uuid'):
+        text += ' (uuid %s)' % sig['uuid']
+    return '%s at offset %s' % (text, sig.get('offset'))
 
-    _usage = None
 
-    def resolve_devices(self, paths):
-        out = []
-        for p in paths:
-            dev = blockdev.resolve(p)
-            out.append({'path': p, 'realpath': dev.realpath, 'rdev': dev.rdev, 'size': dev.size,
-                        'exists': dev.present, 'block': dev.block, 'dev': dev})
-        return out
+def resolve_devices(paths):
+    """Each path as a device dict: ``path``, ``realpath``, ``rdev``, ``size``, ``exists``,
+    ``block`` and the :class:`blockdev.BlockDevice` as ``dev``."""
+    out = []
+    for p in paths:
+        dev = blockdev.resolve(p)
+        out.append({'path': p, 'realpath': dev.realpath, 'rdev': dev.rdev, 'size': dev.size,
+                    'exists': dev.present, 'block': dev.block, 'dev': dev})
+    return out
+
+
+class DeviceGuard:
+    """Refuses a write to a device that is not safe to write.
+
+    ``probe`` answers ``signatures(path)`` (the :class:`Btrfs` view); ``own_uuid`` is the
+    filesystem the request names (set once it is found); ``usage`` is a
+    :class:`blockdev.Usage` (read once, on first need).
+    """
+
+    def __init__(self, probe, force=False, own_uuid=None, usage=None):
+        self.probe = probe
+        self.force = force
+        self.own_uuid = own_uuid
+        self._usage = usage
 
     def usage(self):
         if self._usage is None:
             self._usage = blockdev.Usage()
         return self._usage
 
-    def own_uuid(self):
-        """The filesystem the request names (found, or given by uuid)."""
-        if self.found is not None:
-            return self.found['uuid']
-        return self.req.uuid
-
     def check_writable(self, dev, purpose, filesystems):
-        """Refuse a write to ``dev`` unless it is blank (or ``force``) and nothing holds it."""
+        """Refuse a write to ``dev`` unless it is blank (or ``force``) and nothing holds it.
+
+        Returns the signatures found (those ``force`` allows overwriting).
+        """
         if not dev['exists']:
             raise Refusal('%s: device %s does not exist (or has no medium); correct '
                           'devices/replace_missing or attach the disk first'
@@ -113,6 +106,19 @@ class DeviceSafety:
                           % (purpose, dev['path']), option='devices',
                           details={'device': dev['path'], 'found': 'not a block device'})
         self.refuse_in_use(dev, purpose)
+        self.refuse_mounted_member(dev, purpose, filesystems)
+        sigs = self.probe.signatures(dev['path'])
+        self.refuse_own_superblock(dev, purpose, sigs)
+        if sigs and not self.force:
+            found = ', '.join(describe_signature(s) for s in sigs)
+            raise Refusal('%s: %s is not blank, it carries %s; refusing to overwrite it '
+                          '(set force: true if its contents may be destroyed, or drop it from '
+                          'devices)' % (purpose, dev['path'], found), option='force',
+                          details={'device': dev['path'], 'found': found})
+        return sigs
+
+    @staticmethod
+    def refuse_mounted_member(dev, purpose, filesystems):
         for fs in filesystems:
             if fs.get('mounted') and dev['rdev'] in set(
                     d['rdev'] for d in fs['devices'] if d.get('rdev') is not None):
@@ -123,8 +129,9 @@ class DeviceSafety:
                               option='force', details={'device': dev['path'],
                                                        'found': 'member of mounted btrfs %s'
                                                                 % fs['uuid']})
-        sigs = self.bt.signatures(dev['path'])
-        own = self.own_uuid()
+
+    def refuse_own_superblock(self, dev, purpose, sigs):
+        own = self.own_uuid
         mine = [s for s in sigs if s.get('type') == 'btrfs' and own and s.get('uuid') == own]
         if mine:
             raise Refusal('%s: %s carries a superblock of btrfs %s (label %r), the very '
@@ -136,13 +143,6 @@ class DeviceSafety:
                           % (purpose, dev['path'], own, mine[0].get('label'), own, dev['path']),
                           option='devices', details={'device': dev['path'],
                                                      'found': 'stale member of %s' % own})
-        if sigs and not self.req.force:
-            found = ', '.join(self.describe_signature(s) for s in sigs)
-            raise Refusal('%s: %s is not blank, it carries %s; refusing to overwrite it '
-                          '(set force: true if its contents may be destroyed, or drop it from '
-                          'devices)' % (purpose, dev['path'], found), option='force',
-                          details={'device': dev['path'], 'found': found})
-        return sigs
 
     def refuse_in_use(self, dev, purpose):
         """Mounted, swap, held, or a partition that is: refused whatever ``force`` says."""
@@ -164,17 +164,3 @@ class DeviceSafety:
                           'release it first, or drop it from devices; force does not override '
                           'this' % (purpose, dev['dev'].shown(), dev['path']), option='force',
                           details={'device': dev['path'], 'found': 'held open exclusively'})
-
-    @staticmethod
-    def describe_signature(sig):
-        text = sig.get('type') or 'unknown signature'
-        if sig.get('type') == 'btrfs':
-            text = 'a btrfs member (uuid %s, label %r)' % (sig.get('uuid'), sig.get('label'))
-        elif sig.get('uuid'):
-            text += ' (uuid %s)' % sig['uuid']
-        return '%s at offset %s' % (text, sig.get('offset'))
-
-    def warn_shared_disks(self, devs, profiles):
-        warning = shared_disk_warning(devs, profiles)
-        if warning:
-            self.warnings.append(warning)
