@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible.errors import AnsibleFilterError
 from ansible_collections.resilience.dr.plugins.filter.train import train_user_paths
 
@@ -167,6 +169,98 @@ def train_container_checks(accounts, host_info):
     return out
 
 
+def _first_filesystem(result):
+    """The first entry of a registered C(findmnt --json) command result; {} when it found none."""
+    if not isinstance(result, dict) or result.get('rc', 1) != 0 or not result.get('stdout'):
+        return {}
+    try:
+        return (json.loads(result['stdout']).get('filesystems') or [{}])[0]
+    except ValueError:
+        raise AnsibleFilterError('findmnt did not print JSON: %r' % result['stdout'][:200])
+
+
+def train_mount_checks(findmnt, fstab, root, options):
+    """The array's mount and its fstab entry against the wanted O(options) (comma-separated),
+    from the registered C(findmnt --json) results (O(fstab) may be a skipped result): a dict
+    with the C(mount) and C(fstab) checks and C(degraded) (the mount has the degraded option)."""
+    mounted, tab = _first_filesystem(findmnt), _first_filesystem(fstab)
+    wanted = [o for o in str(options or '').split(',') if o]
+    mount_opts = (mounted.get('options') or '').split(',')
+    mount_missing = [o for o in wanted if o not in mount_opts]
+    tab_missing = [o for o in wanted if o not in (tab.get('options') or '').split(',')]
+    uuid = mounted.get('uuid', '-')
+    source = tab.get('source') or ''
+    if mounted:
+        mount_detail = '%s on %s, %s, options %s' % (mounted.get('source'), mounted.get('target'),
+                                                    mounted.get('fstype'), mounted.get('options'))
+        if mount_missing:
+            mount_detail += '; missing options: ' + ','.join(mount_missing)
+    else:
+        mount_detail = 'not mounted'
+    if tab:
+        tab_detail = '%s %s %s %s' % (tab.get('source'), tab.get('target'), tab.get('fstype'),
+                                      tab.get('options'))
+        if tab_missing:
+            tab_detail += '; missing options: ' + ','.join(tab_missing)
+        if not source.startswith('UUID='):
+            tab_detail += '; not by UUID'
+    else:
+        tab_detail = 'no fstab entry'
+    return {
+        'mount': _entry('mount %s' % root, mounted.get('fstype') == 'btrfs' and not mount_missing,
+                        mount_detail),
+        'fstab': _entry('fstab entry for %s' % root,
+                        tab.get('fstype') == 'btrfs' and not tab_missing
+                        and source in ('UUID=%s' % uuid, 'UUID="%s"' % uuid), tab_detail),
+        'degraded': 'degraded' in mount_opts,
+    }
+
+
+def train_restic_check(result, max_age_seconds):
+    """The repository answers and its latest snapshot is younger than O(max_age_seconds), from
+    the registered resilience.dr.restic_snapshot_info result (run with C(failed_when: false):
+    a listing that worked always returns C(count))."""
+    result = result or {}
+    latest, limit = result.get('latest'), _int(max_age_seconds)
+    reachable = 'count' in result
+    if not reachable:
+        detail = 'unreachable: %s' % result.get('msg', '')
+    elif latest is None:
+        detail = 'no snapshots in %s' % result.get('repository', '')
+    else:
+        detail = '%d snapshots, latest %s from %s, %d s old (limit %d s)' % (
+            _int(result['count']), latest.get('short_id', latest.get('id', '?')), latest.get('time'),
+            _int(latest.get('age_seconds')), limit)
+    return _entry('restic repository reachable and recent',
+                  reachable and latest is not None and _int(latest.get('age_seconds')) <= limit, detail)
+
+
+def train_checksum_check(result, manifest):
+    """The data against a sha256sum manifest, from the registered result of the role's
+    C(sha256sum --check --quiet --strict) script (a C(total=N) line, then only the failures)."""
+    result = result or {}
+    lines = result.get('stdout_lines') or []
+    total = next((line[len('total='):] for line in lines if line.startswith('total=')), '0')
+    rest = [line for line in lines if not line.startswith('total=')]
+    bad = [line for line in rest if ': FAILED' in line]
+    other = [line for line in rest if ': FAILED' not in line]
+    ok = result.get('rc') == 0
+    detail = ('%s files match the manifest' % total if ok else
+              '%d of %s files differ or are missing: %s' % (len(bad), total, '; '.join((bad + other)[:10])))
+    return _entry('data checksums (%s)' % manifest, ok, detail)
+
+
+def train_gpu_check(result):
+    """GPUs visible, from the registered result of C(nvidia-smi --list-gpus)."""
+    result = result or {}
+    gpus = [line for line in result.get('stdout_lines') or [] if line.startswith('GPU ')]
+    ok = result.get('rc') == 0
+    detail = '%d GPUs' % len(gpus)
+    if not ok:
+        detail += ': %s' % result.get('msg', result.get('stderr', ''))
+    return _entry('GPUs visible (nvidia-smi)', ok and len(gpus) > 0, detail)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -175,4 +269,8 @@ class FilterModule(object):
             'train_account_checks': train_account_checks,
             'train_storage_checks': train_storage_checks,
             'train_container_checks': train_container_checks,
+            'train_mount_checks': train_mount_checks,
+            'train_restic_check': train_restic_check,
+            'train_checksum_check': train_checksum_check,
+            'train_gpu_check': train_gpu_check,
         }
