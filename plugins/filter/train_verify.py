@@ -191,8 +191,8 @@ def train_mount_checks(findmnt, fstab, root, options):
     uuid = mounted.get('uuid', '-')
     source = tab.get('source') or ''
     if mounted:
-        mount_detail = '%s on %s, %s, options %s' % (mounted.get('source'), mounted.get('target'),
-                                                    mounted.get('fstype'), mounted.get('options'))
+        mount_detail = '%s on %s, %s, options %s' % (
+            mounted.get('source'), mounted.get('target'), mounted.get('fstype'), mounted.get('options'))
         if mount_missing:
             mount_detail += '; missing options: ' + ','.join(mount_missing)
     else:

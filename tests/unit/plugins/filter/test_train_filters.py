@@ -176,8 +176,7 @@ def test_account_checks_over_a_real_tree(array):
     assert not entry['ok']
     assert entry['detail'] == '; '.join([
         'GID %d' % (me['uid'] + 1), 'home /home/alice', root + '/docker-volumes/alice-state missing',
-        '%s/.ssh/authorized_keys is %d:%d mode 644 (want %d:%d mode 600)' % (home, me['uid'], me['uid'], me['uid'],
-                                                                          me['uid'])])
+        '%s/.ssh/authorized_keys is %d:%d mode 644 (want %d:%d mode 600)' % ((home,) + (me['uid'],) * 4)])
     [gone] = train_verify.train_account_checks([{'name': 'bob', 'uid': 1001}], root, LAYOUT, {}, {})
     assert gone['detail'].startswith('no such user; %s/homes/bob missing' % root)
 
