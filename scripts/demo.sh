@@ -8,9 +8,4 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export RESILIENCE_LAB_OWNER=$$
 python3 tests/lab/labctl.py gc >/dev/null
-exec .venv/bin/python -c '
-import sys
-sys.path.insert(0, "tests/lab")
-from labvm.train import demo
-sys.exit(demo(layout=sys.argv[1] if len(sys.argv) > 1 else "shared"))
-' "$@"
+exec .venv/bin/python tests/lab/labctl.py demo "$@"

@@ -2,7 +2,7 @@
 # -*- coding: utf-8 -*-
 """Benchmark: resilience.dr.restic_restore against the raw ``restic restore`` it wraps.
 
-    /work/main/.venv/bin/python tests/bench/bench_restic.py [--gib 1.5] [--rounds 2]
+    .venv/bin/python tests/bench/bench_restic.py [--gib 1.5] [--rounds 2]
         [--restic /usr/bin/restic] [--restic .build/restic-0.18/restic] [--write-docs]
 
 Makes >= 1 GiB of mixed file sizes (incompressible) in a tmpdir under /tmp under a timestamped
@@ -185,7 +185,7 @@ def main():
              'Median of %d rounds; raw and module alternate, each into a fresh target; the '
              'restored trees are checked byte for byte against the source.'
              % (files, nbytes / 2 ** 30, args.rounds), '',
-             'Command: `/work/main/.venv/bin/python %s`' % cmd.replace(' --write-docs', ''), '',
+             'Command: `.venv/bin/python %s`' % cmd.replace(' --write-docs', ''), '',
              'Host: %s, %d cores; 1-minute load average %.1f-%.1f at the start of the timed '
              'runs (other jobs shared the machine).'
              % (os.uname()[1], os.cpu_count(), min(r['load'][0] for r in rows),

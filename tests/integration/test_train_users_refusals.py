@@ -10,7 +10,12 @@ import pwd
 import subprocess
 import sys
 
+import pytest
+
 from testlib import REPO, ansible_env, bin_path
+
+# Without the marker no tier of scripts/test.sh selected these tests.
+pytestmark = pytest.mark.integration
 
 PLAYBOOK = os.path.join(REPO, 'tests', 'integration', 'playbooks', 'train_users_host.yml')
 

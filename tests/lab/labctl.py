@@ -10,6 +10,7 @@
   labctl down NAME
   labctl instances --prefix P --out FILE           Molecule's instance config
   labctl gc [--all]                               destroy stale labs (owner gone) or all labs
+  labctl demo [shared|separate]                   the README's demo (scripts/demo.sh)
 """
 
 import argparse
@@ -67,6 +68,8 @@ def main(argv=None):
     p_inst.add_argument('--out', required=True)
     p_gc = sub.add_parser('gc')
     p_gc.add_argument('--all', action='store_true')
+    p_demo = sub.add_parser('demo', help="the README's demo: build, break the OS disk, recover, report")
+    p_demo.add_argument('layout', nargs='?', default='shared', choices=['shared', 'separate'])
     args = parser.parse_args(argv)
 
     try:
@@ -140,6 +143,9 @@ def main(argv=None):
             print(json.dumps(instances))
         elif args.cmd == 'gc':
             print(json.dumps({'removed': gc_stale(everything=args.all)}))
+        elif args.cmd == 'demo':
+            from labvm.train import demo
+            return demo(layout=args.layout)
     except LabError as exc:
         sys.stderr.write('labctl: %s\n' % exc)
         return 1

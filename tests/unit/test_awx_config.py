@@ -58,9 +58,27 @@ def role_uses(playbook):
     return uses
 
 
+def dependencies(role):
+    """The roles a role depends on (meta/main.yml), whose variables it sees, as Ansible runs them."""
+    with open(os.path.join(REPO, 'roles', role, 'meta', 'main.yml')) as handle:
+        deps = yaml.safe_load(handle).get('dependencies') or []
+    return [(d['role'] if isinstance(d, dict) else d).replace(ROLE_PREFIX, '') for d in deps]
+
+
+def model_options_of(role):
+    """Options of the roles a role depends on (the variable models, roles/train and
+    roles/claudefs): the role reads some of them; they are opt-ins only where a refusal names them."""
+    options = {}
+    for dep in dependencies(role):
+        options.update(model_options_of(dep))
+        options.update(options_of(dep, 'main'))
+    return options
+
+
 def options_of(role, entry):
+    options = {}
     specs = role_specs(role)
-    options = dict(specs['main'].get('options') or {})  # tasks_from files use the role's main variables
+    options.update(specs['main'].get('options') or {})  # tasks_from files use the role's main variables
     options.update((specs.get(entry) or {}).get('options') or {})
     return options
 
@@ -70,6 +88,9 @@ def fixed_vars(playbook):
     fixed = set()
     for play in load(playbook):
         fixed.update((play.get('vars') or {}).keys())
+        for entry in play.get('roles') or []:  # a role's own vars in the play's roles list
+            if isinstance(entry, dict):
+                fixed.update((entry.get('vars') or {}).keys())
     return fixed
 
 
@@ -89,9 +110,10 @@ def gating(playbook):
     """Opt-in variables of a playbook and their safe defaults: bool role options that default to
     false, plus any variable the playbook or its roles' refusals tell the operator to set
     (``-e name=value`` / ``set name=value``), minus what the playbook fixes in play vars."""
-    found, options = {}, {}
+    found, options, models = {}, {}, {}
     for role, entry in role_uses(playbook):
         options.update(options_of(role, entry))
+        models.update(model_options_of(role))
     texts = [open(playbook).read()]
     for role, _entry in role_uses(playbook):
         texts += [open(p).read() for p in glob.glob(os.path.join(REPO, 'roles', role, 'tasks', '*.yml'))]
@@ -103,8 +125,11 @@ def gating(playbook):
         if default is not None and (option.get('type') == 'bool' or name in named):
             found[name] = default
     for name in named:
-        assert name in options, '%s is named by a refusal but no role used by %s documents it' % (
-            name, os.path.basename(playbook))
+        assert name in options or name in models, \
+            '%s is named by a refusal but no role used by %s documents it' % (name, os.path.basename(playbook))
+        default = safe_default(models.get(name, {}))
+        if name not in options and default is not None:
+            found[name] = default
     for name in fixed_vars(playbook):
         found.pop(name, None)
     return found

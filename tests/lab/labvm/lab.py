@@ -48,7 +48,8 @@ def _cmdline(pid):
         return ''
 
 
-def _free_port():
+def free_port():
+    """A free TCP port on 127.0.0.1 (the VMs' SSH forwards, the lab's restic server)."""
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
@@ -153,7 +154,7 @@ class Lab:
         os.makedirs(vm_dir, exist_ok=True)
         spec = {'memory_mb': memory_mb, 'cpus': cpus, 'data_disks_mb': list(data_disks_mb),
                 'nvme_mb': nvme_mb, 'nvme_os_partition_mb': nvme_os_partition_mb,
-                'ssh_port': _free_port(), 'pid': None, 'removed_disks': [],
+                'ssh_port': free_port(), 'pid': None, 'removed_disks': [],
                 'hdd_write_mb_per_s': hdd_write_mb_per_s}
         self.state['vms'][name] = spec
         self.save()

@@ -9,12 +9,11 @@ survives the loss of the VM's OS disk and NVMe, as a real off-site repository wo
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
-from .lab import Lab
+from .lab import Lab, free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -26,12 +25,6 @@ HDD_IDS = ['/dev/disk/by-id/virtio-hdd%d' % i for i in range(4)]
 NVME = '/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_labnvme0'
 RESTIC_PASSWORD = 'lab-only-restic-password'
 SERVER_CONFIG_DIR = '/root/train-server'
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _tool(name):
@@ -71,7 +64,7 @@ class TrainLab:
         """``rclone serve restic`` on 127.0.0.1, owned by the lab (its pid is recorded)."""
         root = os.path.join(self.lab.directory, 'restic-remote')
         os.makedirs(root, exist_ok=True)
-        self.rest_port = _free_port()
+        self.rest_port = free_port()
         with open(os.path.join(self.lab.directory, 'rest.log'), 'ab') as log:
             self.rest = subprocess.Popen(
                 [_tool('rclone'), 'serve', 'restic', '--addr', '127.0.0.1:%d' % self.rest_port,
