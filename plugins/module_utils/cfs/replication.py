@@ -160,6 +160,12 @@ def rpo_bound(target_files, source, now, shards=None):
     return result
 
 
+def rpo_seconds(rpo):
+    """``{'rpo_seconds': x}`` for the recovery report (the age, or its bound), or ``{}``."""
+    value = rpo['age_seconds'] if rpo['known'] else rpo['max_age_seconds']
+    return {'rpo_seconds': value} if value is not None else {}
+
+
 def loss_sentence(rpo, source):
     if rpo['known']:
         if not rpo['ops']:

@@ -170,6 +170,13 @@ class ReplicationManager:
             previous = status.get('failover') or {}
             return self._result(False, before=state, status=status, links=rp.summary(status),
                                 situation='done', rpo=previous.get('rpo'), **state)
+        verdict = self.client.call('failoverTest', body={'from': source, 'to': target})
+        failing = [c for c in verdict.get('checks') or []
+                   if c.get('name') in ('target_has_quorum', 'target_has_leaders')
+                   and not c.get('ok')]
+        if failing:
+            raise PlanningError('%s cannot be promoted: %s' % (target, '; '.join(
+                '%s (%s)' % (c['name'], c.get('detail')) for c in failing)))
         source_status, answering = self._source_view(source_endpoints)
         kind, why = rp.situation(status, source, target, bool(answering))
         now = self.clock()
@@ -189,6 +196,7 @@ class ReplicationManager:
         rpo['at'] = now
         extra = {'situation': kind, 'situation_reason': why, 'source_answers_here': answering,
                  'rpo': rpo, 'rpo_sentence': rp.loss_sentence(rpo, source)}
+        extra.update(rp.rpo_seconds(rpo))
         if kind == rp.PLANNED:
             self.plan.add('POST /v1/replication/failover/prepare from=%s to=%s (block writes on '
                           '%s and ship what it has)' % (source, target, source),
@@ -224,11 +232,17 @@ class ReplicationManager:
             rpo = dict(rpo, ops=int(prepared.get('lag_ops') or 0), writes=[],
                        basis='writes were blocked on %s and shipped before the switch' % source)
             rpo['age_seconds'] = rpo['max_age_seconds'] = 0.0 if not rpo['ops'] else None
+        elif rpo.get('last_replicated_at') is not None:
+            # The window closes at the promotion, which has just been acknowledged.
+            promoted = self.clock()
+            rpo = dict(rpo, at=promoted, max_age_seconds=round(
+                promoted - rpo['last_replicated_at'], 3))
         elif kind == rp.PARTITIONED:
             view, _ = self._source_view(source_endpoints)
             if view:   # writes are blocked there now: its unshipped writes are final
                 rpo = dict(rp.rpo_known(rp.link(view, source, target), now), at=now)
         extra.update(rpo=rpo, rpo_sentence=rp.loss_sentence(rpo, source))
+        extra.update(rp.rpo_seconds(rpo))
         after_status = self._wait(lambda s: s.get('active_site') == target, timeout)
         extra['seconds'] = round(self.clock() - started, 3)
         result = self._result(True, before=state, after=_state(after_status),

@@ -117,6 +117,8 @@ class Fake:
     WRITES = ('failover', 'failoverPrepare', 'failback', 'conflictsResolve', 'replicationSync')
 
     def __init__(self, **answers):
+        answers.setdefault('failoverTest', {'ok': True, 'checks': [
+            {'name': 'target_has_quorum', 'ok': True}]})
         self.answers = answers
         self.calls = []
 
@@ -161,6 +163,14 @@ def test_failover_refused_when_only_this_host_lost_the_source():
     with pytest.raises(Refusal) as refused:
         ReplicationManager(fake, probe=NoProbe()).failover('site-a', 'site-b', ['x'], True, 5)
     assert 'two active sites' in str(refused.value) and fake.writes == []
+
+
+def test_failover_refused_before_any_change_when_the_target_has_no_quorum():
+    fake = Fake(replicationStatus=status(a_known=True), failoverTest={'ok': False, 'checks': [
+        {'name': 'target_has_quorum', 'ok': False, 'detail': 'shards without quorum: [0]'}]})
+    with pytest.raises(PlanningError) as refused:
+        ReplicationManager(fake, probe=NoProbe()).failover('site-a', 'site-b', [], True, 5)
+    assert 'shards without quorum: [0]' in str(refused.value) and fake.writes == []
 
 
 def test_failover_to_the_active_site_changes_nothing():
