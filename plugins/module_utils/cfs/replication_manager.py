@@ -19,6 +19,10 @@ from ansible_collections.resilience.dr.plugins.module_utils.cfs.client import Cf
 from ansible_collections.resilience.dr.plugins.module_utils.cfs.raft import PlanningError
 
 
+def state_of_failover(status):
+    return (status.get('failover') or {}).get('state')
+
+
 def _state(status):
     failover = status.get('failover') or {}
     return {'active_site': status.get('active_site'), 'state': status.get('state'),
@@ -277,8 +281,9 @@ class ReplicationManager:
         """Move the active site from ``source`` (active now) back to ``target``."""
         status = self.status()
         source = source or status['active_site']
+        if not target and state_of_failover(status) != 'failover':
+            target = status['active_site']   # no failover in force: nothing to move back
         target = target or rp.other_site(status, source)
-        rp.check_site(status, source, 'source')
         rp.check_site(status, target, 'target')
         state = _state(status)
         if status['active_site'] == target and state['failover_state'] in (None, 'none'):
