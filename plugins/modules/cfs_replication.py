@@ -84,8 +84,8 @@ options:
     default: list
   choices:
     description:
-      - With O(strategy=manual), the winning site per inode - a list of C({inode, winner}) or a
-        dict C({inode: site}).
+      - With O(strategy=manual), the winning site per inode - a list of dicts with C(inode) and
+        C(winner), or one dict mapping each inode to its winning site.
       - A choice already applied changes nothing; an inode without a conflict or a winner that
         is not a site fails the task before anything is changed.
     type: raw

@@ -96,11 +96,15 @@ healthy:
   returned: always
   type: bool
 diagnosis:
-  description: Per endpoint - name, endpoint, bucket, reachable, failure (network, auth, endpoint), error, advice; the target's failure and the reachable alternatives.
+  description:
+    - Per endpoint - name, endpoint, bucket, reachable, failure (network, auth, endpoint), error, advice.
+    - The target's failure and the reachable alternatives.
   returned: always
   type: dict
 queue:
-  description: depth, bytes, mode (write-back, write-through, enospc), target, flash_used_ratio_max, watermarks, journal_pending, unreachable_nodes, above_high_watermark.
+  description:
+    - depth, bytes, mode (write-back, write-through, enospc), target, flash_used_ratio_max, watermarks.
+    - journal_pending, unreachable_nodes, above_high_watermark.
   returned: always
   type: dict
 problems:

@@ -242,17 +242,17 @@ class ReplicationManager:
             rpo = dict(rpo, at=promoted, max_age_seconds=round(
                 promoted - rpo['last_replicated_at'], 3))
         elif kind == rp.PARTITIONED:
-            view, _ = self._source_view(source_endpoints)
+            view = self._source_view(source_endpoints)[0]
             if view:   # writes are blocked there now: its unshipped writes are final
                 rpo = dict(rp.rpo_known(rp.link(view, source, target), now), at=now)
         extra.update(rpo=rpo, rpo_sentence=rp.loss_sentence(rpo, source))
         extra.update(rp.rpo_seconds(rpo))
         after_status = self._wait(lambda s: s.get('active_site') == target, timeout)
         extra['seconds'] = round(self.clock() - started, 3)
+        fields = dict(_state(after_status), **extra)
         result = self._result(True, before=state, after=_state(after_status),
                               status=after_status, links=rp.summary(after_status),
-                              promoted=self.plan.steps[-1].result, **dict(_state(after_status),
-                                                                           **extra))
+                              promoted=self.plan.steps[-1].result, **fields)
         if after_status.get('active_site') != target:
             result.update(failed=True, msg='the failover was accepted but %s is not reported '
                           'active after %s s' % (target, timeout))

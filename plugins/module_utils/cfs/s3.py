@@ -170,8 +170,8 @@ class S3Manager:
                               target, row['failure'], row['error'], row['advice']),
                           details={'diagnosis': diag})
         self.plan.add('POST /v1/s3/failover target=%s (uploads and reads of missing blobs go '
-                      'to %s; %d queued upload(s) drain there)' % (target, target,
-                                                                    queue['depth']),
+                      'to %s; %d queued upload(s) drain there)' % (
+                          target, target, queue['depth']),
                       action=lambda: self.client.call('s3Failover', body={'target': target}))
         if wait_drained:
             self.plan.add('wait until the upload queue is empty (at most %s s)' % timeout,

@@ -89,7 +89,7 @@ def test_manual_choices_validated_and_idempotent():
                                         ['site-a', 'site-b'])
     assert [c['inode'] for c in todo] == [5] and [c['inode'] for c in done] == [6]
     assert not errors
-    _, _, errors = rp.plan_manual(items, [(7, 'site-a'), (5, 'site-c')], ['site-a', 'site-b'])
+    errors = rp.plan_manual(items, [(7, 'site-a'), (5, 'site-c')], ['site-a', 'site-b'])[2]
     assert len(errors) == 2
     with pytest.raises(PlanningError):
         rp.normalize_choices([{'inode': 5, 'winner': 'site-a'}, {'inode': 5, 'winner': 'site-b'}])

@@ -9,8 +9,8 @@ from ansible_collections.resilience.dr.plugins.module_utils.cfs import s3
 
 def health(target='primary', primary_error=None, backup_error=None):
     def ep(name, error):
-        return {'name': name, 'endpoint': 'http://127.90.0.%d:9000' % (1 if name == 'primary'
-                                                                     else 2),
+        number = 1 if name == 'primary' else 2
+        return {'name': name, 'endpoint': 'http://127.90.0.%d:9000' % number,
                 'bucket': 'claudefs', 'reachable': error is None, 'error': error,
                 'latency_ms': None if error else 1.2, 'last_success': None}
     eps = [ep('backup', backup_error), ep('primary', primary_error)]
