@@ -4,6 +4,7 @@ One cluster for the whole runbook: files with known checksums, a client that kee
 to site-a (every outcome logged), SIGKILL of every site-a node, then the playbooks as an
 operator runs them:
 
+* site-a is partitioned from site-b, keeps acknowledging writes for 1.5 s, then dies;
 * failover without the gate is refused (the old site cannot be asked: writes may be missing)
   and changes nothing; with it, site-b is promoted and the report carries the RPO; the
   history checker then proves no acknowledged write is missing from site-b beyond that RPO
@@ -45,13 +46,18 @@ def test_site_loss_failover_then_failback(fresh, seed, tmp_path):
     live = 'dr/site-live/%d' % seed
     writer = Writer(em.client(em.nodes(site_a)[0], timeout=2.0), history, live)
     writer.start()
+    time.sleep(1.0)
+    # The site is cut off first, then dies: what it acknowledged meanwhile never reached
+    # site-b (the RPO), and comes back only with the site (the failback's merge).
+    em.cluster.partition(site_a)
+    history.mark('site-a partitioned')
     time.sleep(1.5)
     for node in em.nodes(site_a):
         em.cluster.kill(node)
     history.mark('site-a killed')
-    time.sleep(0.3)
     writer.stop.set()
     writer.join(10)
+    em.cluster.heal()
     extra = {'claudefs_manifest': manifest}
 
     # Refusal: the old site cannot be asked, so writes may be missing - nothing changes.
@@ -71,7 +77,7 @@ def test_site_loss_failover_then_failback(fresh, seed, tmp_path):
     checks = {v['check']: v['ok'] for v in report.get('verified', [])}
     assert checks.get('ClaudeFS file checksums') is True, report.get('verified')
     rpo = report.get('rpo_achieved_seconds') or report.get('rpo', {}).get('achieved_seconds')
-    assert rpo is not None, report
+    assert rpo is not None, (report, run.output[-8000:])
 
     # History checker: every acknowledged write older than the RPO bound is on site-b; only
     # younger ones may be missing (and the emulator says when it promoted).
@@ -83,6 +89,7 @@ def test_site_loss_failover_then_failback(fresh, seed, tmp_path):
                        predicted_loss=allowed)
     assert result['valid'], explain(result)
     lost = set(op['value'] for op in ops) - on_b
+    assert lost, 'writes acknowledged by site-a while partitioned must be missing on site-b'
     assert not files.verify(b)['missing'] and not files.verify(b)['corrupt']
     print('site failover: playbook %.1f s (refused run %.1f s); %d writes acked by the client, '
           '%d missing on site-b, RPO bound %.2f s; phases: %s' % (

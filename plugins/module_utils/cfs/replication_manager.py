@@ -190,10 +190,10 @@ class ReplicationManager:
                           'planned way once it answers' % (source, target, why, target, source),
                           details={'situation': kind})
         if kind == rp.GONE:
-            listing = self.client.call('fileList', query={'site': target})
-            files = listing.get('files', []) if isinstance(listing, dict) else listing
+            files, unavailable = self._target_files(target)
             shards = self.client.call('status').get('shards')
-            rpo = rp.rpo_bound(files or [], source, now, shards)
+            rpo = rp.rpo_bound(files, source, now, shards)
+            rpo['listing'] = {'files': len(files), 'unavailable_shards': unavailable}
         else:
             view = source_status or status
             rpo = rp.rpo_known(rp.link(view, source, target), now)
@@ -257,6 +257,20 @@ class ReplicationManager:
             result.update(failed=True, msg='the failover was accepted but %s is not reported '
                           'active after %s s' % (target, timeout))
         return result
+
+    def _target_files(self, target, attempts=5):
+        """The new site's file versions; a listing with unavailable shards (a member mid
+        election) is read again a few times, then returned as it is (those shards get no
+        bound)."""
+        for attempt in range(attempts):
+            listing = self.client.call('fileList', query={'site': target})
+            if not isinstance(listing, dict):
+                return list(listing or []), []
+            unavailable = listing.get('unavailable_shards') or []
+            if not unavailable or attempt == attempts - 1:
+                return list(listing.get('files') or []), unavailable
+            self.sleep(self.poll)
+        return [], []
 
     def _promote(self, source, target, would_lose):
         body = {'from': source, 'to': target}

@@ -216,3 +216,15 @@ def test_conflicts_manual_sends_only_what_changes():
                                               items[1]], 'unresolved': 0})
     again = ReplicationManager(fake2).conflicts('manual', {5: 'site-a', 6: 'site-a'})
     assert again['changed'] is False and fake2.writes == []
+
+
+def test_site_loss_rpo_reads_the_listing_again_while_shards_are_unavailable():
+    listings = iter([{'files': [], 'unavailable_shards': [0, 1]},
+                     {'files': [version(0, NOW - 4), version(1, NOW - 2)],
+                      'unavailable_shards': []}])
+    fake = Fake(replicationStatus=status(a_known=False), status={'shards': 2},
+                fileList=lambda body: next(listings))
+    result = ReplicationManager(fake, check_mode=True, probe=NoProbe(), clock=lambda: NOW,
+                                sleep=lambda s: None).failover('site-a', 'site-b', [], False, 5)
+    assert result['rpo']['max_age_seconds'] == 4.0
+    assert result['rpo']['listing'] == {'files': 2, 'unavailable_shards': []}
