@@ -151,6 +151,9 @@ def rpo_bound(target_files, source, now, shards=None):
         result['basis'] = ('the new site holds no write of %s on shard(s) %s: nothing bounds '
                            'what may be missing there' % (source, ', '.join(
                                str(s) for s in blind) or 'any'))
+        if newest:   # what the other shards say, for the operator (not a bound)
+            result['max_age_seconds_seen_shards'] = round(
+                max(0.0, now - min(newest.values())), 3)
         return result
     floor = min(newest.values())
     result.update(max_age_seconds=round(max(0.0, now - floor), 3), last_replicated_at=floor,

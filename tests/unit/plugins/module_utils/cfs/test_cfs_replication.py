@@ -72,6 +72,7 @@ def test_rpo_bound_is_the_oldest_newest_write_over_every_shard():
 def test_rpo_bound_refuses_to_bound_a_shard_it_has_nothing_of():
     rpo = rp.rpo_bound([version(0, NOW - 2)], 'site-a', NOW, shards=3)
     assert rpo['max_age_seconds'] is None and rpo['shards_without_bound'] == [1, 2]
+    assert rpo['max_age_seconds_seen_shards'] == 2.0
     assert 'any number' in rp.loss_sentence(rpo, 'site-a')
 
 
