@@ -30,8 +30,8 @@ description:
     refusal lists them.
   - The result's RV(rpo) is what the new site lacks at promotion - the count and the age of the
     writes acknowledged on the old site that it does not hold. When the old site cannot be
-    asked, the count is unknown and RV(rpo.max_age_seconds) bounds the window of writes that
-    may be missing (every shard holds the old site's writes up to RV(rpo.last_replicated_at)).
+    asked, the count is unknown and C(max_age_seconds) in RV(rpo) bounds the window of writes that
+    may be missing (every shard holds the old site's writes up to C(last_replicated_at)).
   - O(action=failback) moves the active site from O(source) (active now) back to O(target). It
     merges instead of discarding - the operations each site shipped meet by last-write-wins
     and every overwritten version stays in the conflict log; unresolved conflicts are resolved
