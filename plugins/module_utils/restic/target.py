@@ -5,6 +5,10 @@
 
 The target's content is not trusted (backup content, users' homes): every operation here goes
 through :mod:`safe_fs` and never follows a symlink it did not create.
+
+The state record (``.restic-restore.json`` by default) says which snapshot, subtree and
+include/exclude selection the target holds: :func:`state_matches` lets the next run report
+``changed=false`` without reading the data again.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +21,8 @@ import os
 from ansible_collections.resilience.dr.plugins.module_utils import safe_fs
 
 STAGING_NAME = '.restic-restore-staging'
+DEFAULT_STATE_FILE = '.restic-restore.json'
+STATE_FORMAT = 1
 
 
 # ---------------------------------------------------------------- state file
@@ -34,6 +40,42 @@ def state_location(target, state_file):
     if path.startswith(target.rstrip('/') + '/'):
         return target, path[len(target.rstrip('/')) + 1:]
     return os.path.dirname(path), os.path.basename(path)
+
+
+def reserved_names(target, state_file):
+    """The module's own names at the top of the target: never restored from a snapshot (which
+    may plant them), never compared, never deleted."""
+    names = set([STAGING_NAME])
+    if state_file and os.path.dirname(state_file) == target:
+        name = os.path.basename(state_file)
+        names.update([name, name + '.tmp'])
+    return names
+
+
+def state_record(snapshot, source, include, exclude, delete, repository, method):
+    """What the record of a restore holds before the counts (see :func:`state_matches`)."""
+    return {
+        'format': STATE_FORMAT,
+        'snapshot_id': snapshot['id'],
+        'snapshot_time': snapshot['time'],
+        'source': source,
+        'include': include,
+        'exclude': exclude,
+        'delete': bool(delete),
+        'repository': repository,
+        'method': method,
+    }
+
+
+def state_matches(state, want):
+    """Does the record ``state`` say that the target already holds what ``want`` asks for?"""
+    if not state or state.get('format') != STATE_FORMAT:
+        return False
+    keys = ('snapshot_id', 'source', 'include', 'exclude')
+    if any(state.get(k) != want.get(k) for k in keys):
+        return False
+    # delete=true asks for more than a previous delete=false run guaranteed
+    return state.get('delete') or not want.get('delete')
 
 
 def read_state(location):
