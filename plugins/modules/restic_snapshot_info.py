@@ -110,6 +110,11 @@ backup_status:
   description: The content of O(status_file), or null when it does not exist.
   returned: when O(status_file) is set
   type: dict
+commands:
+  description: The commands that ran, each with C(cmd), C(rc) and C(seconds). No secret is on a restic command line.
+  returned: always
+  type: list
+  elements: dict
 restic_version:
   description: The detected restic version.
   returned: always
@@ -118,11 +123,6 @@ repository:
   description: The repository with URL credentials redacted.
   returned: always
   type: str
-commands:
-  description: The commands that ran, each with C(cmd), C(rc) and C(seconds). No secret is on a restic command line.
-  returned: always
-  type: list
-  elements: dict
 '''
 
 import json

@@ -77,9 +77,8 @@ class RestoreJob:
         source = tree.resolve(p.get('source_path'))
         features = self.restic.features
         self.strategy = strategy = choose_strategy(features, self.include, self.exclude)(
-            self.restic, self.target, tree, self.progress, reserved=self.reserved,
-            state_loc=self.state_loc, delete=self.delete, subfolder=features['subfolder'],
-            clock=self.now)
+            self.restic, self.target, tree, self.progress, state_loc=self.state_loc,
+            delete=self.delete, subfolder=features['subfolder'], clock=self.now)
         check_target_is_dir(self.target)
         want_state = state_record(info, source, self.include, self.exclude, self.delete,
                                   redact_repository(self.restic.repository), strategy.name)

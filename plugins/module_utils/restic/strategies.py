@@ -70,13 +70,12 @@ class RestoreStrategy:
 
     name = None
 
-    def __init__(self, restic, target, tree, progress, reserved=(), state_loc=None,
-                 delete=False, subfolder=False, clock=None):
+    def __init__(self, restic, target, tree, progress, state_loc=None, delete=False,
+                 subfolder=False, clock=None):
         self.restic = restic
         self.target = target
         self.tree = tree
         self.progress = progress
-        self.reserved = reserved
         self.state_loc = state_loc
         self.delete = bool(delete)
         self.subfolder = subfolder     # restic understands <snapshot>:<subfolder> (>= 0.17)
@@ -87,6 +86,11 @@ class RestoreStrategy:
     @property
     def snap_id(self):
         return self.tree.snap['id']
+
+    @property
+    def reserved(self):
+        """The module's own names at the top of the target (target.reserved_names)."""
+        return self.tree.reserved
 
     @property
     def source(self):

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
 
@@ -78,26 +79,36 @@ def state_matches(state, want):
     return state.get('delete') or not want.get('delete')
 
 
+@contextlib.contextmanager
+def _state_dir(location):
+    """The trusted directory of the state record as a descriptor; None when there is no
+    record (disabled) or its directory cannot be opened."""
+    try:
+        root = safe_fs.open_dir(location[0]) if location else None
+    except OSError:
+        root = None
+    try:
+        yield root
+    finally:
+        if root is not None:
+            os.close(root)
+
+
 def read_state(location):
     """The state record, or None (absent, unreadable, or reached only through a symlink)."""
-    if not location:
-        return None
-    base, rel = location
-    try:
-        root = safe_fs.open_dir(base)
-    except OSError:
-        return None
-    try:
-        parent = safe_fs.open_beneath(root, os.path.dirname(rel))
+    with _state_dir(location) as root:
+        if root is None:
+            return None
+        rel = location[1]
         try:
-            data = safe_fs.read_at(parent, os.path.basename(rel))
-        finally:
-            os.close(parent)
-        return json.loads(data.decode('utf-8')) if data is not None else None
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(root)
+            parent = safe_fs.open_beneath(root, os.path.dirname(rel))
+            try:
+                data = safe_fs.read_at(parent, os.path.basename(rel))
+            finally:
+                os.close(parent)
+            return json.loads(data.decode('utf-8')) if data is not None else None
+        except (OSError, ValueError):
+            return None
 
 
 def write_state(location, state):
@@ -117,17 +128,8 @@ def write_state(location, state):
 
 def remove_state(location):
     """Remove the record (an interrupted run must never look finished). True when removed."""
-    if not location:
-        return False
-    base, rel = location
-    try:
-        root = safe_fs.open_dir(base)
-    except OSError:
-        return False
-    try:
-        return safe_fs.remove_beneath(root, rel)
-    finally:
-        os.close(root)
+    with _state_dir(location) as root:
+        return root is not None and safe_fs.remove_beneath(root, location[1])
 
 
 # ---------------------------------------------------------------- the staged tree

@@ -89,8 +89,7 @@ class SourceTree:
     def __init__(self, view, snap, include, exclude, reserved):
         self.view = view
         self.snap = snap
-        self.include = include
-        self.exclude = exclude
+        self.include, self.exclude = include, exclude
         self.reserved = reserved
         self.source = None
         self._whole = None        # every entry of the snapshot, when resolve() listed them

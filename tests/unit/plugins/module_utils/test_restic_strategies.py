@@ -36,7 +36,7 @@ def strategy_for(version, source_path='*/homes', include=(), exclude=(), delete=
     tree.resolve(source_path)  # the backed-up paths name it: no listing needed
     cls = strategies.choose_strategy(features, tree.include, tree.exclude)
     restic = client.Restic(None, executable=RESTIC, repository='/srv/restic')
-    return cls(restic, TARGET, tree, None, reserved=RESERVED, delete=delete,
+    return cls(restic, TARGET, tree, None, delete=delete,
                subfolder=features['subfolder'])
 
 
