@@ -33,48 +33,15 @@ description:
   - Backup content is not trusted. Nothing below O(target) is written, chmod-ed, renamed or deleted
     through a symlink the module did not create; symlinks planted in the target are replaced by
     the snapshot's entries. See C(docs/security.md).
+extends_documentation_fragment:
+  - resilience.dr.restic
+  - resilience.dr.restic.snapshot_filters
+  - ansible.builtin.action_common_attributes
 options:
-  repository:
-    description:
-      - Any restic repository string, for example C(/srv/restic), C(rclone:gdrive:backups/ml-train-server),
-        C(rest:http://127.0.0.1:8000/), C(s3:...), C(sftp:...).
-      - Credentials inside it (C(rest:https://user:secret@host/), rclone connection strings with
-        C(secret_access_key=...)) are masked in every result, message and the logged invocation.
-    type: str
-    required: true
-  password:
-    description: The repository password. Mutually exclusive with O(password_file).
-    type: str
-  password_file:
-    description:
-      - A file holding the repository password. Its path is not a secret and is shown in messages;
-        a missing file is refused before restic runs.
-    type: path
-  environment:
-    description:
-      - Extra environment for restic, for example C(RCLONE_CONFIG), C(RCLONE_CONFIG_<NAME>_TYPE),
-        C(AWS_ACCESS_KEY_ID). Never logged.
-    type: dict
-    default: {}
   snapshot:
     description: A snapshot id (or unique prefix of one) or C(latest).
     type: str
     default: latest
-  host:
-    description: Only consider snapshots of this host.
-    type: str
-  tags:
-    description:
-      - Only consider snapshots with these tags. Each item is passed as one C(--tag); an item
-        C(a,b) requires both tags.
-    type: list
-    elements: str
-    default: []
-  paths:
-    description: Only consider snapshots that include all these (exact) paths.
-    type: list
-    elements: str
-    default: []
   source_path:
     description:
       - The directory of the snapshot to restore. Its content lands directly under O(target).
@@ -122,25 +89,9 @@ options:
         (dead processes, or older than 30 minutes), and try again. A live lock is never removed.
     type: bool
     default: false
-  cache_dir:
-    description: restic's cache directory (C(--cache-dir)).
-    type: path
   limit_download:
     description: Download bandwidth limit in KiB/s (C(--limit-download)).
     type: int
-  retries:
-    description: How often to retry a restic command after a transient backend failure.
-    type: int
-    default: 3
-  retry_delay:
-    description: Seconds before the first retry; doubled on every further retry.
-    type: float
-    default: 2.0
-  executable:
-    description: The restic binary to use. Found on the PATH when not absolute.
-    type: path
-    default: restic
-    aliases: [restic_binary]
   state_file:
     description:
       - Where to record what was restored. Relative paths are inside O(target) (the record goes
@@ -151,10 +102,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports the files and bytes that would be restored and the plan; writes nothing.
+    details: Reports the files and bytes that would be restored and the plan; writes nothing.
   diff_mode:
     support: full
-    description: Summarises new, changed, unchanged and extra entries in the target.
+    details: Summarises new, changed, unchanged and extra entries in the target.
+  platform:
+    support: full
+    platforms: posix
 notes:
   - The state file and the staging directory C(.restic-restore-staging) live in O(target) by
     default and are excluded from O(delete) and from comparisons. These names at the top of the
@@ -329,27 +283,37 @@ hint:
   description: On failure, what to do next.
   returned: failure
   type: str
+steps_done:
+  description: On a failure while writing, the steps of RV(plan) that had run.
+  returned: failure after the restore started
+  type: list
+  elements: dict
+steps_left:
+  description: On a failure while writing, the steps of RV(plan) that did not run or did not finish.
+  returned: failure after the restore started
+  type: list
+  elements: dict
+commands:
+  description: The commands that ran, each with C(cmd), C(rc) and C(seconds). No secret is on a restic command line.
+  returned: always
+  type: list
+  elements: dict
 '''
 
 import time
 
-from ansible_collections.resilience.dr.plugins.module_utils.redact import RedactingModule
-from ansible_collections.resilience.dr.plugins.module_utils.restore_outcome import RestoreFailed
-from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
-from ansible_collections.resilience.dr.plugins.module_utils.restic import Restic, RestoreJob
-from ansible_collections.resilience.dr.plugins.module_utils.restic_preflight import check_credentials
+from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner
+from ansible_collections.resilience.dr.plugins.module_utils.restic.compare import comparison_diff
+from ansible_collections.resilience.dr.plugins.module_utils.restic.job import RestoreJob
+from ansible_collections.resilience.dr.plugins.module_utils.restic.module import (
+    restic_from_module, restic_module, run_restic_module)
+from ansible_collections.resilience.dr.plugins.module_utils.restic.target import DEFAULT_STATE_FILE
 
 
 def argument_spec():
+    """The options of this module besides the shared ones (module_utils.restic.module)."""
     return dict(
-        repository=dict(type='str', required=True),
-        password=dict(type='str', no_log=True),
-        password_file=dict(type='path', no_log=False),
-        environment=dict(type='dict', default={}, no_log=True),
         snapshot=dict(type='str', default='latest'),
-        host=dict(type='str'),
-        tags=dict(type='list', elements='str', default=[]),
-        paths=dict(type='list', elements='str', default=[]),
         source_path=dict(type='str'),
         target=dict(type='path', required=True),
         include=dict(type='list', elements='str', default=[]),
@@ -357,67 +321,30 @@ def argument_spec():
         verify=dict(type='bool', default=False),
         delete=dict(type='bool', default=False),
         unlock_stale=dict(type='bool', default=False),
-        cache_dir=dict(type='path'),
         limit_download=dict(type='int'),
-        retries=dict(type='int', default=3),
-        retry_delay=dict(type='float', default=2.0),
-        executable=dict(type='path', default='restic', aliases=['restic_binary']),
-        state_file=dict(type='str', default='.restic-restore.json'),
+        state_file=dict(type='str', default=DEFAULT_STATE_FILE),
     )
 
 
-def make_restic(module, runner, no_lock=False):
-    p = module.params
-    env = dict((str(k), str(v)) for k, v in (p['environment'] or {}).items())
-    check_credentials(p['password'], p['password_file'], env)
-    executable = p['executable']
-    if '/' not in executable:
-        executable = runner.which(executable, hint='install restic (apt install restic) '
-                                  'or point executable at a restic binary')
-    return Restic(runner, executable=executable, repository=p['repository'],
-                  password=p['password'], password_file=p['password_file'], environment=env,
-                  cache_dir=p['cache_dir'], limit_download=p['limit_download'],
-                  retries=p['retries'], backoff=p['retry_delay'], no_lock=no_lock)
-
-
 def main():
-    module = RedactingModule(argument_spec=argument_spec(), supports_check_mode=True,
-                             mutually_exclusive=[('password', 'password_file')],
-                             url_options=['repository'])
+    module = restic_module(argument_spec())
     runner = Runner(module)
 
     def work():
-        p = module.params
-        restic = make_restic(module, runner)
-        params = dict(p)
-        params['_diff'] = module._diff
-        job = RestoreJob(restic, params, check_mode=module.check_mode, now=time.time)
-        try:
-            result = job.run()
-        except RestoreFailed as exc:
-            module.fail_json(msg=str(exc), commands=runner.executed, **exc.as_result())
+        restic = restic_from_module(module, runner)
+        job = RestoreJob(restic, module.params, check_mode=module.check_mode,
+                         diff=module._diff, now=time.time)
+        result = job.run()
         for warning in job.warnings:
             module.warn(warning)
-        result['commands'] = runner.executed
         if module._diff and 'comparison' in result:
-            c = result['comparison']
-            result['diff'] = {
-                'before_header': '%s (before)' % result['target'],
-                'after_header': '%s (snapshot %s:%s)' % (result['target'], result['snapshot']['short_id'],
-                                                         result['source']),
-                'before': 'unchanged: %d\ndiffering: %d\nmissing: %d\nnot in snapshot: %d\n' % (
-                    c['unchanged'], c['changed'], c['new'], c['extra']),
-                'after': 'unchanged: %d\nrestored: %d (%d bytes)\n%s: %d\n%s' % (
-                    c['unchanged'], c['new'] + c['changed'], c['new_bytes'] + c['changed_bytes'],
-                    'deleted' if p['delete'] else 'not in snapshot (kept)', c['extra'],
-                    ''.join('+ %s\n' % x for x in c['examples']['new'])
-                    + ''.join('~ %s\n' % x for x in c['examples']['changed'])
-                    + ''.join('%s %s\n' % ('-' if p['delete'] else '?', x)
-                              for x in c['examples']['extra'])),
-            }
+            result['diff'] = comparison_diff(
+                result['comparison'], result['target'],
+                '%s:%s' % (result['snapshot']['short_id'], result['source']),
+                module.params['delete'])
         return result
 
-    run_module(module, work)
+    run_restic_module(module, runner, work)
 
 
 if __name__ == '__main__':

@@ -19,36 +19,11 @@ description:
   - Optionally runs C(restic check), with C(--read-data-subset).
   - Optionally reads the JSON status file that the C(resilience.dr.train_backups) backup job
     writes after each run.
+extends_documentation_fragment:
+  - resilience.dr.restic
+  - resilience.dr.restic.snapshot_filters
+  - ansible.builtin.action_common_attributes
 options:
-  repository:
-    description:
-      - Any restic repository string (local path, C(rclone:), C(rest:), C(s3:), C(sftp:)).
-      - Credentials inside it are masked in every result, message and the logged invocation.
-    type: str
-    required: true
-  password:
-    description: The repository password. Mutually exclusive with O(password_file).
-    type: str
-  password_file:
-    description: A file holding the repository password (its path is shown in messages, it is not a secret).
-    type: path
-  environment:
-    description: Extra environment for restic (rclone configuration, S3 keys). Never logged.
-    type: dict
-    default: {}
-  host:
-    description: Only list snapshots of this host.
-    type: str
-  tags:
-    description: Only list snapshots with these tags (one C(--tag) per item; C(a,b) needs both).
-    type: list
-    elements: str
-    default: []
-  paths:
-    description: Only list snapshots that include these exact paths.
-    type: list
-    elements: str
-    default: []
   group_by:
     description: How to group snapshots for RV(groups); the same grouping forget should use.
     type: list
@@ -69,29 +44,16 @@ options:
     description: List without taking a repository lock (C(--no-lock)), so listing works while a prune runs.
     type: bool
     default: true
-  cache_dir:
-    description: restic's cache directory.
-    type: path
-  retries:
-    description: How often to retry after a transient backend failure.
-    type: int
-    default: 3
-  retry_delay:
-    description: Seconds before the first retry; doubled each time.
-    type: float
-    default: 2.0
-  executable:
-    description: The restic binary.
-    type: path
-    default: restic
-    aliases: [restic_binary]
 attributes:
   check_mode:
     support: full
-    description: Read-only; runs the same way in check mode.
+    details: Read-only; runs the same way in check mode.
   diff_mode:
     support: none
-    description: Nothing changes, so there is nothing to diff.
+    details: Nothing changes, so there is nothing to diff.
+  platform:
+    support: full
+    platforms: posix
 seealso:
   - module: resilience.dr.restic_restore
 '''
@@ -148,6 +110,11 @@ backup_status:
   description: The content of O(status_file), or null when it does not exist.
   returned: when O(status_file) is set
   type: dict
+commands:
+  description: The commands that ran, each with C(cmd), C(rc) and C(seconds). No secret is on a restic command line.
+  returned: always
+  type: list
+  elements: dict
 restic_version:
   description: The detected restic version.
   returned: always
@@ -161,51 +128,44 @@ repository:
 import json
 import time
 
-from ansible_collections.resilience.dr.plugins.module_utils.redact import RedactingModule
-from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner, run_module
-from ansible_collections.resilience.dr.plugins.module_utils.restic import (
-    Restic, group_snapshots, parse_check, parse_time_ns, redact_repository, snapshot_summary)
-from ansible_collections.resilience.dr.plugins.module_utils.restic_preflight import check_credentials
+from ansible_collections.resilience.dr.plugins.module_utils.runner import Runner
+from ansible_collections.resilience.dr.plugins.module_utils.restic.client import redact_repository
+from ansible_collections.resilience.dr.plugins.module_utils.restic.module import (
+    restic_from_module, restic_module, run_restic_module)
+from ansible_collections.resilience.dr.plugins.module_utils.restic.parsers import (
+    group_snapshots, parse_time_ns, snapshot_summary)
+
+
+def argument_spec():
+    """The options of this module besides the shared ones (module_utils.restic.module)."""
+    return dict(
+        group_by=dict(type='list', elements='str', default=['host', 'tags'],
+                      choices=['host', 'tags', 'paths']),
+        check=dict(type='bool', default=False),
+        read_data_subset=dict(type='str'),
+        status_file=dict(type='path'),
+        no_lock=dict(type='bool', default=True),
+    )
+
+
+def read_status(path):
+    """The backup job's status file, None when absent, or the reason it cannot be read."""
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (IOError, OSError):
+        return None
+    except ValueError as exc:
+        return {'error': 'unreadable status file: %s' % exc}
 
 
 def main():
-    module = RedactingModule(
-        argument_spec=dict(
-            repository=dict(type='str', required=True),
-            password=dict(type='str', no_log=True),
-            password_file=dict(type='path', no_log=False),
-            environment=dict(type='dict', default={}, no_log=True),
-            host=dict(type='str'),
-            tags=dict(type='list', elements='str', default=[]),
-            paths=dict(type='list', elements='str', default=[]),
-            group_by=dict(type='list', elements='str', default=['host', 'tags'],
-                          choices=['host', 'tags', 'paths']),
-            check=dict(type='bool', default=False),
-            read_data_subset=dict(type='str'),
-            status_file=dict(type='path'),
-            no_lock=dict(type='bool', default=True),
-            cache_dir=dict(type='path'),
-            retries=dict(type='int', default=3),
-            retry_delay=dict(type='float', default=2.0),
-            executable=dict(type='path', default='restic', aliases=['restic_binary']),
-        ),
-        supports_check_mode=True,
-        mutually_exclusive=[('password', 'password_file')],
-        url_options=['repository'],
-    )
+    module = restic_module(argument_spec())
     runner = Runner(module)
 
     def work():
         p = module.params
-        env = dict((str(k), str(v)) for k, v in (p['environment'] or {}).items())
-        check_credentials(p['password'], p['password_file'], env)
-        executable = p['executable']
-        if '/' not in executable:
-            executable = runner.which(executable, hint='install restic (apt install restic)')
-        restic = Restic(runner, executable=executable, repository=p['repository'],
-                        password=p['password'], password_file=p['password_file'],
-                        environment=env, cache_dir=p['cache_dir'], retries=p['retries'],
-                        backoff=p['retry_delay'], no_lock=p['no_lock'])
+        restic = restic_from_module(module, runner, no_lock=p['no_lock'])
         now = time.time()
         snaps = restic.snapshots(host=[p['host']] if p['host'] else None, tags=p['tags'],
                                  paths=p['paths'])
@@ -221,24 +181,12 @@ def main():
             'repository': redact_repository(p['repository']),
         }
         if p['check']:
-            args = ['check']
-            if p['read_data_subset']:
-                args += ['--read-data-subset', p['read_data_subset']]
-            rc, out, err = runner.run(restic.argv(args, no_lock=False), check_rc=False,
-                                      env=restic.env)
-            result['check'] = parse_check(out, err, rc)
+            result['check'] = restic.check(p['read_data_subset'])
         if p['status_file']:
-            try:
-                with open(p['status_file']) as handle:
-                    result['backup_status'] = json.load(handle)
-            except (IOError, OSError):
-                result['backup_status'] = None
-            except ValueError as exc:
-                result['backup_status'] = {'error': 'unreadable status file: %s' % exc}
-        result['commands'] = runner.executed
+            result['backup_status'] = read_status(p['status_file'])
         return result
 
-    run_module(module, work)
+    run_restic_module(module, runner, work)
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO_ROOT, '.build', 'collections'))
-from ansible_collections.resilience.dr.plugins.module_utils import restic_target  # noqa: E402
+from ansible_collections.resilience.dr.plugins.module_utils.restic import target as restic_target  # noqa: E402
 
 
 def old_merge_tree(src, dst):

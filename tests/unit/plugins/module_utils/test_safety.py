@@ -7,8 +7,8 @@ import os
 import pytest
 
 from ansible_collections.resilience.dr.plugins.module_utils import paths, redact, safe_fs
-from ansible_collections.resilience.dr.plugins.module_utils import restic_target as T
-from ansible_collections.resilience.dr.plugins.module_utils import restore_outcome as O
+from ansible_collections.resilience.dr.plugins.module_utils.restic import outcome as O
+from ansible_collections.resilience.dr.plugins.module_utils.restic import target as T
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, resilience.dr contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Checks a restic run makes before anything is written, each refusing with the option that
-fixes it: credentials, the ``delete`` guard, a target that cannot take the restore."""
+fixes it: credentials, the ``delete`` guard, a target that is no directory or cannot take the
+restore."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,7 +13,7 @@ import os
 
 from ansible_collections.resilience.dr.plugins.module_utils import safe_fs
 from ansible_collections.resilience.dr.plugins.module_utils.paths import system_dir
-from ansible_collections.resilience.dr.plugins.module_utils.restic_target import (
+from ansible_collections.resilience.dr.plugins.module_utils.restic.target import (
     free_bytes, staging_space_note)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Refusal
 
@@ -45,6 +46,12 @@ def check_delete_target(target):
                       'remove everything there that the snapshot lacks; restore into a '
                       'dedicated directory below it, or set delete=false' % (target, found),
                       option='delete')
+
+
+def check_target_is_dir(target):
+    """Refuse a target that exists and is not a directory (nothing is replaced by one)."""
+    if os.path.lexists(target) and not os.path.isdir(target):
+        raise Refusal('target %s exists and is not a directory; choose a directory' % target)
 
 
 def check_writable(target, method, need_bytes, version):

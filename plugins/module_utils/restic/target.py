@@ -5,18 +5,25 @@
 
 The target's content is not trusted (backup content, users' homes): every operation here goes
 through :mod:`safe_fs` and never follows a symlink it did not create.
+
+The state record (``.restic-restore.json`` by default) says which snapshot, subtree and
+include/exclude selection the target holds: :func:`state_matches` lets the next run report
+``changed=false`` without reading the data again.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
 
 from ansible_collections.resilience.dr.plugins.module_utils import safe_fs
 
 STAGING_NAME = '.restic-restore-staging'
+DEFAULT_STATE_FILE = '.restic-restore.json'
+STATE_FORMAT = 1
 
 
 # ---------------------------------------------------------------- state file
@@ -36,26 +43,72 @@ def state_location(target, state_file):
     return os.path.dirname(path), os.path.basename(path)
 
 
+def reserved_names(target, state_file):
+    """The module's own names at the top of the target: never restored from a snapshot (which
+    may plant them), never compared, never deleted."""
+    names = set([STAGING_NAME])
+    if state_file and os.path.dirname(state_file) == target:
+        name = os.path.basename(state_file)
+        names.update([name, name + '.tmp'])
+    return names
+
+
+def state_record(snapshot, source, include, exclude, delete, repository, method):
+    """What the record of a restore holds before the counts (see :func:`state_matches`)."""
+    return {
+        'format': STATE_FORMAT,
+        'snapshot_id': snapshot['id'],
+        'snapshot_time': snapshot['time'],
+        'source': source,
+        'include': include,
+        'exclude': exclude,
+        'delete': bool(delete),
+        'repository': repository,
+        'method': method,
+    }
+
+
+def state_matches(state, want):
+    """Does the record ``state`` say that the target already holds what ``want`` asks for?"""
+    if not state or state.get('format') != STATE_FORMAT:
+        return False
+    keys = ('snapshot_id', 'source', 'include', 'exclude')
+    if any(state.get(k) != want.get(k) for k in keys):
+        return False
+    # delete=true asks for more than a previous delete=false run guaranteed
+    return state.get('delete') or not want.get('delete')
+
+
+@contextlib.contextmanager
+def _state_dir(location):
+    """The trusted directory of the state record as a descriptor; None when there is no
+    record (disabled) or its directory cannot be opened."""
+    try:
+        root = safe_fs.open_dir(location[0]) if location else None
+    except OSError:
+        root = None
+    try:
+        yield root
+    finally:
+        if root is not None:
+            os.close(root)
+
+
 def read_state(location):
     """The state record, or None (absent, unreadable, or reached only through a symlink)."""
-    if not location:
-        return None
-    base, rel = location
-    try:
-        root = safe_fs.open_dir(base)
-    except OSError:
-        return None
-    try:
-        parent = safe_fs.open_beneath(root, os.path.dirname(rel))
+    with _state_dir(location) as root:
+        if root is None:
+            return None
+        rel = location[1]
         try:
-            data = safe_fs.read_at(parent, os.path.basename(rel))
-        finally:
-            os.close(parent)
-        return json.loads(data.decode('utf-8')) if data is not None else None
-    except (OSError, ValueError):
-        return None
-    finally:
-        os.close(root)
+            parent = safe_fs.open_beneath(root, os.path.dirname(rel))
+            try:
+                data = safe_fs.read_at(parent, os.path.basename(rel))
+            finally:
+                os.close(parent)
+            return json.loads(data.decode('utf-8')) if data is not None else None
+        except (OSError, ValueError):
+            return None
 
 
 def write_state(location, state):
@@ -75,17 +128,8 @@ def write_state(location, state):
 
 def remove_state(location):
     """Remove the record (an interrupted run must never look finished). True when removed."""
-    if not location:
-        return False
-    base, rel = location
-    try:
-        root = safe_fs.open_dir(base)
-    except OSError:
-        return False
-    try:
-        return safe_fs.remove_beneath(root, rel)
-    finally:
-        os.close(root)
+    with _state_dir(location) as root:
+        return root is not None and safe_fs.remove_beneath(root, location[1])
 
 
 # ---------------------------------------------------------------- the staged tree

@@ -5,9 +5,10 @@
 
 :class:`Progress` is filled in while a restore writes (target created, staging directory,
 old state record removed, restic writing in place, entries merged, extras deleted); when
-anything fails, :func:`failure` turns the exception and the progress into a
-:class:`RestoreFailed` whose message names the cause, the state of the target, what was
-cleaned up and what to do next, and whose ``changed`` is true whenever anything was written.
+anything fails, :func:`clean_up` removes what holds no data and :func:`failure` turns the
+exception and the progress into a :class:`RestoreFailed` whose message names the cause, the
+state of the target, what was cleaned up and what to do next, and whose ``changed`` is true
+whenever anything was written.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +20,8 @@ import os
 
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, ModuleFailure, Refusal)
+from ansible_collections.resilience.dr.plugins.module_utils.restic.compare import is_empty_dir
+from ansible_collections.resilience.dr.plugins.module_utils.restic.target import remove_staging
 
 UNCHANGED = 'unchanged'
 PARTIAL = 'partial'
@@ -34,7 +37,7 @@ class RestoreFailed(ModuleFailure):
         super(RestoreFailed, self).__init__(message, details=fields, changed=changed)
 
 
-class VerifyMismatch(Exception):
+class VerifyMismatch(ModuleFailure):
     """The target differs from the snapshot after the restore."""
 
 
@@ -67,6 +70,35 @@ class Progress:
         if self.in_place or self.merged or self.merge_started or self.deleted:
             return PARTIAL
         return UNCHANGED
+
+
+def clean_up(progress, reserved=()):
+    """Undo what a failed run left that holds no data: its staging directory, and the
+    directories it created when nothing was written into them.  Returns a sentence on the
+    staging directory (removed, or left for the next run), or None."""
+    target = progress.target
+    note = None
+    if progress.staging and os.path.lexists(progress.staging):
+        try:
+            remove_staging(target)
+            note = 'The staging directory %s was removed.' % progress.staging
+            progress.staging = None
+        except OSError as err:
+            note = ('The staging directory %s is left behind (%s); the next run removes '
+                    'it and starts again.' % (progress.staging, err))
+    if progress.in_place and progress.empty_before and is_empty_dir(target, reserved):
+        progress.in_place = False  # restic failed before it wrote anything
+    if progress.created and not progress.wrote_data():
+        path = target
+        try:
+            while True:  # the directories this run created, deepest first
+                os.rmdir(path)
+                if path == progress.created:
+                    break
+                path = os.path.dirname(path)
+        except OSError:
+            pass
+    return note
 
 
 def error_kind(exc):
@@ -122,12 +154,8 @@ def failure(exc, progress, state_file, staging_note, space_note=None):
     kind = error_kind(exc)
     state, state_text = describe_state(progress, state_file,
                                        verify_failed=isinstance(exc, VerifyMismatch))
-    if isinstance(exc, CommandError):
+    if isinstance(exc, (CommandError, Refusal, VerifyMismatch)):
         cause = str(exc)
-    elif isinstance(exc, (Refusal, VerifyMismatch)):
-        cause = str(exc)
-    elif isinstance(exc, OSError):
-        cause = '%s: %s' % (exc.__class__.__name__, exc)
     else:
         cause = '%s: %s' % (exc.__class__.__name__, exc)
     cause = cause.rstrip()
