@@ -48,6 +48,7 @@ OPERATIONS = {
     'nodeAdd': ('POST', '/v1/nodes', True),
     'nodeDrain': ('POST', '/v1/nodes/{node}/drain', True),
     'nodeRemove': ('DELETE', '/v1/nodes/{node}', True),
+    'clusterInit': ('POST', '/v1/cluster/init', True),
     'replicationStatus': ('GET', '/v1/replication', True),
     'conflictsList': ('GET', '/v1/conflicts', True),
     's3Health': ('GET', '/v1/s3/health', True),
