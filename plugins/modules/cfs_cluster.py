@@ -13,13 +13,12 @@ short_description: Initialise a new, empty ClaudeFS cluster (complete-loss rebui
 version_added: 0.2.0
 author: resilience.dr contributors (@resilience-dr)
 description:
-  - O(state=initialized) names a new cluster, bootstrapped from one node (the runbook's
-    C(cfs cluster init --bootstrap-node ... --cluster-name ...)), after a complete loss and
-    before its metadata is restored.
+  - O(state=initialized) names a new cluster, bootstrapped from one node, after a complete
+    loss and before its metadata is restored (the runbook's C(cfs cluster init)).
   - The cluster refuses an init while it holds files (init only names a new, empty cluster);
     the refusal is returned as the failure and nothing is changed.
   - Before anything is sent, the S3 endpoint the data lives in must be reachable
-    (C(s3Health)): the new cluster reads the file content back from it, so an init with no
+    (C(s3Health)) - the new cluster reads the file content back from it, so an init with no
     reachable bucket would only lead to a restore whose files cannot be read.
 extends_documentation_fragment:
   - resilience.dr.cfs
