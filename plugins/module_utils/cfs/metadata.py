@@ -186,11 +186,10 @@ class MetadataManager:
         if live:
             extra['pre_restore_snapshot'] = self.plan.steps[0].result
         if chosen['restored'] is None:
+            why = '; '.join('%s: %s' % (s['location'], s['reason']) for s in chosen['skipped'])
+            where = ', the pre-restore snapshot is at %s' % pre_dest if live else ''
             extra.update(failed=True, msg='no listed snapshot verifies (%s); nothing was '
-                         'restored%s' % ('; '.join('%s: %s' % (s['location'], s['reason'])
-                                                  for s in chosen['skipped']),
-                                         ', the pre-restore snapshot is at %s' % pre_dest
-                                         if live else ''))
+                         'restored%s' % (why, where))
             return self._result(bool(live), **extra)
         return self._result(bool(chosen['restored'].get('changed', True)) or bool(live),
                             **extra)
