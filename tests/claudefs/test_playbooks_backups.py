@@ -80,12 +80,23 @@ def test_backup_schedule_installed_verified_and_run_for_real(fresh, tmp_path):
     assert 'RPO NOT MET' in alert.stderr
     assert metrics(prom)['claudefs_backup_rpo_met'] == 0
 
-    # retention: everything older than ~1 s but the newest verified snapshot goes (gated)
+    # retention: everything older than ~1 s but the newest verified snapshot goes - listed
+    # only without the gate (the role's default), deleted with it (prune: true in the config
+    # the role writes for claudefs_backups_prune=true); the service's command, no playbook
+    config = os.path.join(root, 'etc/claudefs-backup/config.json')
+    with open(config) as f:
+        conf = json.load(f)
+    assert conf['prune'] is False and conf['retention_days'] == 30
     client.json_ok('POST', '/v1/metadata/snapshots', {})
     time.sleep(2)
-    pruned = run_playbook('cfs-setup-backups.yml', em, dict(
-        extra, claudefs_backups_retention_days=0.00001, claudefs_backups_prune=True))
-    assert pruned.rc == 0, pruned.output[-4000:]
+    for prune in (False, True):
+        with open(config, 'w') as f:
+            json.dump(dict(conf, retention_days=0.00001, prune=prune), f)
+        done = subprocess.run(argv, capture_output=True, text=True, check=False,
+                              env=dict(os.environ, LC_ALL='C'))
+        assert done.returncode == 0, done.stderr
+        outcome = json.loads(done.stdout)
+        assert bool(outcome['deleted']) is prune and bool(outcome['would_delete']) is not prune
     assert keys_under(em, 'metadata') == snaps, 'only the newest verified snapshot is kept'
     assert keys_under(em, 'config') == []
     state = json.load(open(os.path.join(root, 'var/lib/claudefs-backup/state.json')))
