@@ -24,6 +24,12 @@ description:
   - O(action=restore) restores a snapshot. Into an empty (new) cluster it just restores. Over
     a cluster that holds files it is refused unless O(allow_live_restore=true), and then a
     pre-restore snapshot is taken first.
+  - With O(source=newest-verified) the restore takes the newest listed snapshot that verifies
+    - a local archive against its C(.sha256) and C(manifest.json) here, an S3 one by the
+    cluster, which checks the archive and every member against the manifest before it
+    replaces anything. Each snapshot that fails is skipped and named in RV(skipped) with the
+    reason; the pre-restore snapshot then goes to C(pre-restore/) beside the candidates (never
+    under C(metadata/), so it cannot become a later restore's "newest").
   - O(action=replay) replays journal entries newer than the restored snapshot, up to a point.
 extends_documentation_fragment:
   - resilience.dr.cfs
@@ -53,7 +59,9 @@ options:
     description: With O(action=snapshot), seconds; a listed snapshot younger than this makes the task unchanged.
     type: int
   source:
-    description: The snapshot to restore (O(action=restore)) or the journal archive prefix (O(action=replay)).
+    description:
+      - The snapshot to restore (O(action=restore)) - C(s3://bucket/key), C(file:///path) or
+        C(newest-verified) - or the journal archive prefix (O(action=replay)).
     type: str
   allow_live_restore:
     description: Allow a restore over a cluster that holds files (a pre-restore snapshot is taken first).
@@ -110,6 +118,14 @@ EXAMPLES = r'''
     token: "{{ claudefs_admin_token }}"
     action: snapshot
     max_age: 86400
+
+- name: Restore the newest snapshot that verifies over the live cluster
+  resilience.dr.cfs_metadata:
+    endpoints: "{{ claudefs_admin_endpoints }}"
+    token: "{{ claudefs_admin_token }}"
+    action: restore
+    source: newest-verified
+    allow_live_restore: true
 '''
 
 RETURN = r'''
@@ -137,6 +153,16 @@ restored:
   description: The cluster's answer to the restore (shards, files, last sequence per shard).
   returned: when a restore ran
   type: dict
+skipped:
+  description: Snapshots newer than the one restored that did not verify, each with its location, the reason and who verified it.
+  returned: with action restore and source newest-verified
+  type: list
+  elements: dict
+candidates:
+  description: The listed snapshots, newest first, that O(source=newest-verified) chose from.
+  returned: with action restore and source newest-verified
+  type: list
+  elements: str
 pre_restore_snapshot:
   description: The snapshot of the live metadata taken before the restore.
   returned: when a restore over a live cluster ran

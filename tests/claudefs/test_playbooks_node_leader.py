@@ -84,11 +84,11 @@ def test_leader_loss_confirmed_by_the_playbook(fresh, seed, tmp_path):
     print('leader loss, live client: %s' % setcheck.explain(result))
 
 
-# Known issue (session 9): in 2 of 3 runs on an idle machine, a2 restarted by the playbook stays
-# "2 of 3 reachable" in every site-a shard for the whole 60 s verification window, and the
-# playbook (truthfully) ends failed.  The emulator's restarted node does not always rejoin its
-# groups; until that is fixed this runs in make test-all (tier known_issues), not in CI.
-@pytest.mark.known_issue
+# Was a known issue (session 9): "a2 restarted by the playbook stays 2 of 3 reachable".  a2 was
+# never restarted: the playbook ran while SWIM still called the SIGKILLed a2 Alive, skipped the
+# start, and cfs_node (node already present, nothing to plan) returned "caught up" without
+# looking.  Now the role always asks the service seam to start it (a no-op when running) and
+# cfs_node waits for the node to be reachable and caught up in every group.
 def test_transient_node_failure_recovered_by_the_playbook(fresh, seed, tmp_path):
     em = fresh
     history, files, manifest = written(em, seed, tmp_path, 'dr/node')

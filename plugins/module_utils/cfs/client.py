@@ -48,6 +48,7 @@ OPERATIONS = {
     'nodeAdd': ('POST', '/v1/nodes', True),
     'nodeDrain': ('POST', '/v1/nodes/{node}/drain', True),
     'nodeRemove': ('DELETE', '/v1/nodes/{node}', True),
+    'clusterInit': ('POST', '/v1/cluster/init', True),
     'replicationStatus': ('GET', '/v1/replication', True),
     'replicationSync': ('POST', '/v1/replication/sync', True),
     'failoverPrepare': ('POST', '/v1/replication/failover/prepare', True),

@@ -13,61 +13,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import calendar
-import hashlib
 import json
-import os
-import tarfile
 import time
 
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan, Refusal
 from ansible_collections.resilience.dr.plugins.module_utils.cfs.raft import PlanningError
-
-
-def verify_archive(path, expected_sha256):
-    """Check a snapshot archive on this host: its SHA-256 and a readable manifest.json.
-
-    Returns the manifest.  Members are only listed and the manifest read into memory;
-    nothing is extracted, so hostile member names cannot write anywhere.
-    """
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    if expected_sha256 and digest.hexdigest() != expected_sha256:
-        raise PlanningError('snapshot %s has SHA-256 %s, the cluster reported %s: it does not '
-                            'count as a backup' % (path, digest.hexdigest(), expected_sha256))
-    with tarfile.open(path, 'r:gz') as tar:
-        names = [m for m in tar.getmembers() if os.path.basename(m.name) == 'manifest.json'
-                 and m.isfile()]
-        if not names:
-            raise PlanningError('snapshot %s has no manifest.json' % path)
-        manifest = json.loads(tar.extractfile(names[0]).read().decode('utf-8'))
-    for key in ('created', 'files', 'records'):
-        if key not in manifest:
-            raise PlanningError('the manifest of %s lacks %s' % (path, key))
-    return manifest
-
-
-def epoch_of(stamp):
-    """Seconds since the epoch of an S3 LastModified (``2026-11-30T23:00:00.000Z``), or None."""
-    if not stamp:
-        return None
-    if isinstance(stamp, (int, float)):
-        return float(stamp)
-    try:
-        return calendar.timegm(time.strptime(stamp.split('.')[0].rstrip('Z'), '%Y-%m-%dT%H:%M:%S'))
-    except ValueError:
-        return None
-
-
-def local_path(location):
-    """The local path of a ``file://`` location (None for S3)."""
-    if location and location.startswith('file://'):
-        return location[len('file://'):]
-    if location and location.startswith('/'):
-        return location
-    return None
+from ansible_collections.resilience.dr.plugins.module_utils.cfs.client import CfsApiError
+from ansible_collections.resilience.dr.plugins.module_utils.cfs import snapshot_choice
+from ansible_collections.resilience.dr.plugins.module_utils.cfs.archive import (  # noqa: F401
+    epoch_of, local_path, verify_archive)
 
 
 class MetadataManager:
@@ -167,14 +121,10 @@ class MetadataManager:
 
     # -- restore and replay ----------------------------------------------------------------
     def restore(self, source, site, allow_live_restore, pre_restore_destination):
-        listing = self.client.call('fileList', query={'site': site} if site else None)
-        live = len(listing.get('files', [])) if isinstance(listing, dict) else len(listing or [])
-        if live and not allow_live_restore:
-            raise Refusal('restoring %s over a live cluster refused: it holds %d file(s) whose '
-                          'metadata the snapshot would replace (everything written after the '
-                          'snapshot is lost unless replayed). Set allow_live_restore=true; a '
-                          'pre-restore snapshot is taken first' % (source, live),
-                          option='allow_live_restore', details={'live_files': live})
+        if source == snapshot_choice.NEWEST_VERIFIED:
+            return self.restore_newest_verified(site, allow_live_restore,
+                                                pre_restore_destination)
+        live = self._live_files(site, source, allow_live_restore)
         if live:
             pre = {'site': site} if site else {}
             if pre_restore_destination:
@@ -196,6 +146,76 @@ class MetadataManager:
         if live:
             extra['pre_restore_snapshot'] = self.plan.steps[0].result
         return self._result(bool(restored.get('changed', True)), **extra)
+
+    def _live_files(self, site, source, allow_live_restore):
+        listing = self.client.call('fileList', query={'site': site} if site else None)
+        live = len(listing.get('files', [])) if isinstance(listing, dict) else len(listing or [])
+        if live and not allow_live_restore:
+            raise Refusal('restoring %s over a live cluster refused: it holds %d file(s) whose '
+                          'metadata the snapshot would replace (everything written after the '
+                          'snapshot is lost unless replayed). Set allow_live_restore=true; a '
+                          'pre-restore snapshot is taken first' % (source, live),
+                          option='allow_live_restore', details={'live_files': live})
+        return live
+
+    def restore_newest_verified(self, site, allow_live_restore, pre_restore_destination):
+        """Restore the newest listed snapshot that verifies; skipped ones say why."""
+        found = snapshot_choice.candidates(self.client.call('metadataSnapshotList'))
+        if not found:
+            raise PlanningError('no metadata snapshot is listed in the bucket: nothing to '
+                                'restore from (a new cluster without snapshots cannot be '
+                                'restored; see cfs-setup-backups.yml)')
+        live = self._live_files(site, snapshot_choice.NEWEST_VERIFIED, allow_live_restore)
+        pre_dest = pre_restore_destination or snapshot_choice.pre_restore_location(
+            found[0], self.clock)
+        if live:
+            pre = dict([('site', site)] if site else [], destination=pre_dest)
+            self.plan.add('POST /v1/metadata/snapshots destination=%s (pre-restore snapshot of '
+                          'the live metadata)' % pre_dest,
+                          action=lambda: self.client.call('metadataSnapshot', body=pre))
+        names = [s['location'] for s in found]
+        self.plan.add('POST /v1/metadata/restore source=<newest that verifies of: %s>%s' % (
+            ', '.join(names), ' confirm_live_restore=true' if live else ''),
+            action=lambda: self._first_verified(found, site, bool(live)), destructive=bool(live))
+        if self.check_mode:
+            return self._result(True, live_files=live, candidates=names)
+        self._run()
+        chosen = self.plan.steps[-1].result
+        extra = {'restored': chosen['restored'], 'skipped': chosen['skipped'],
+                 'source': chosen['source'], 'live_files': live, 'candidates': names}
+        if live:
+            extra['pre_restore_snapshot'] = self.plan.steps[0].result
+        if chosen['restored'] is None:
+            why = '; '.join('%s: %s' % (s['location'], s['reason']) for s in chosen['skipped'])
+            where = ', the pre-restore snapshot is at %s' % pre_dest if live else ''
+            extra.update(failed=True, msg='no listed snapshot verifies (%s); nothing was '
+                         'restored%s' % (why, where))
+            return self._result(bool(live), **extra)
+        return self._result(bool(chosen['restored'].get('changed', True)) or bool(live),
+                            **extra)
+
+    def _first_verified(self, found, site, live):
+        skipped = []
+        for snap in found:
+            location = snap['location']
+            if snapshot_choice.local_path(location):
+                _manifest, why = snapshot_choice.verify_local(location)
+                if why:
+                    skipped.append({'location': location, 'reason': why, 'verified_by': 'here'})
+                    continue
+            body = {'source': location, 'confirm_live_restore': live}
+            if site:
+                body['site'] = site
+            try:
+                restored = self.client.call('metadataRestore', body=body)
+            except CfsApiError as exc:
+                if exc.code not in snapshot_choice.NOT_VERIFIED:
+                    raise
+                skipped.append({'location': location, 'reason': exc.api_message,
+                                'verified_by': 'the cluster'})
+                continue
+            return {'source': location, 'restored': restored, 'skipped': skipped}
+        return {'source': None, 'restored': None, 'skipped': skipped}
 
     def replay(self, from_seq, from_time, until_time, source):
         given = (('from_seq', from_seq), ('from_time', from_time), ('until_time', until_time),

@@ -52,8 +52,13 @@ class NodeManager:
         return out
 
     def _finish(self, names, changed, until, timeout, what):
-        """Execute the plan (unless check mode), wait for ``until``, and build the result."""
-        if self.check_mode or not self.plan:
+        """Execute the plan (unless check mode), wait for ``until``, and build the result.
+
+        With nothing to do the outcome is still required: a node that is in the cluster but
+        down or behind (SWIM may not have noticed yet) is not "present and caught up", so the
+        module waits for it like after a change and fails when it does not get there.
+        """
+        if self.check_mode:
             node_list, shard_views = self.read()
             return self._result(node_list, shard_views, names, changed)
         for step in self.plan.steps:
@@ -76,10 +81,11 @@ class NodeManager:
             if until(node_list, shard_views) or self.clock() >= deadline:
                 break
             self.sleep(self.poll)
-        result = self._result(node_list, shard_views, names, True)
+        result = self._result(node_list, shard_views, names, bool(self.plan))
         if not until(node_list, shard_views):
             result.update(failed=True, msg='%s: not reached within %ss after %s' % (
-                what, timeout, '; '.join(d['step'] for d in self.plan.done)))
+                what, timeout, '; '.join(d['step'] for d in self.plan.done)
+                or 'nothing was changed'))
         return result
 
     def _settle(self, site, timeout):

@@ -61,6 +61,9 @@ def _parser():
     corrupt = cmd('corrupt', "corrupt a node's metadata records", node=True)
     corrupt.add_argument('--records', type=int, default=1)
     corrupt.add_argument('--seed', type=int, default=0)
+    corrupt.add_argument('--replicated', action='store_true',
+                         help='a faulty operation replicated to every member (not repairable '
+                              'from the replicas); NODE is the node it is sent through')
     s3 = cmd('s3', 'stop or start an S3 endpoint')
     s3.add_argument('action', choices=('stop', 'start'))
     s3.add_argument('role', choices=('primary', 'backup'))
@@ -105,7 +108,9 @@ def run(args):
     if command == 'stop':
         return {'stopped': args.node, 'pid': cluster.stop(args.node)}
     if command == 'start':
-        return {'started': args.node, 'pid': cluster.start(args.node)}
+        running = cluster.running(args.node)   # start is a no-op then: callers report ok
+        return {'started': args.node, 'pid': cluster.start(args.node),
+                'already_running': bool(running)}
     if command == 'wipe':
         return {'wiped': args.node, 'detail': cluster.wipe(args.node)}
     if command == 'add-node':
@@ -119,8 +124,9 @@ def run(args):
     if command == 'counters':
         return cluster.counters()
     if command == 'corrupt':
-        return {'corrupted': args.node, 'records': cluster.corrupt(args.node, args.records,
-                                                                   args.seed)}
+        how = cluster.corrupt_replicated if args.replicated else cluster.corrupt
+        return {'corrupted': args.node, 'replicated': args.replicated,
+                'records': how(args.node, args.records, args.seed)}
     if command == 's3':
         if args.action == 'stop':
             return {'s3': args.role, 'stopped': cluster.s3_stop(args.role)}

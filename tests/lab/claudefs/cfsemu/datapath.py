@@ -14,6 +14,7 @@ import threading
 import time
 
 from cfsemu import peers, s3
+from cfsemu.disk import content_sum
 from cfsemu.errors import ApiError
 from cfsemu.statemachine import shard_of
 
@@ -58,6 +59,7 @@ class DataPath:
         rec = {'path': path, 'size': len(data), 'sha256': hashlib.sha256(data).hexdigest(),
                'blobs': [sha for sha, _c in blobs], 'timestamp': time.time(),
                'site': node.site, 'node': node.name, 'op_id': op_id}
+        rec['content_sum'] = content_sum(rec)
         version = node.shards.submit(shard, 'put', rec)
         version['mode'] = mode
         archiver = node.extras.get('archiver')

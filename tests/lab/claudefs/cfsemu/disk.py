@@ -26,6 +26,16 @@ def checksum(obj):
     return hashlib.sha256(canonical(obj)).hexdigest()
 
 
+CONTENT_FIELDS = ('path', 'size', 'sha256', 'blobs')
+
+
+def content_sum(record):
+    """The checksum a file version carries over what it says about its content (path, size,
+    sha256, blobs), set once at write time: a record damaged after that - by a faulty
+    operation that was then replicated to every member - fails it on every replica."""
+    return checksum(dict((k, record.get(k)) for k in CONTENT_FIELDS))
+
+
 def _atomic_write(path, data):
     tmp = '%s.tmp' % path
     with open(tmp, 'wb') as handle:
@@ -61,6 +71,10 @@ class MetaStore:
         """Journal one applied operation and rewrite the inode record (idempotent per seq)."""
         with self.lock:
             if seq <= self.journal_last_seq(shard):
+                # journaled already (a raft log replay at start, or a journal replay after a
+                # restore): the line stays, but the record must show this version again - a
+                # restore may have put an older one (or a damaged one) there meanwhile
+                self.write_record(shard, record)
                 return False
             body = {'seq': seq, 'op': op, 'record': record}
             line = dict(body, crc=checksum(body))

@@ -36,6 +36,23 @@ class FaultsMixin:
         from cfsemu import disk
         return disk.corrupt_metadata(self.node_dir(node), records, seed)
 
+    def corrupt_replicated(self, node, records=1, seed=0):
+        """A faulty metadata operation replicated to every member of the site's groups (sent
+        through ``node``): unlike ``corrupt``, no replica keeps a good copy to repair from."""
+        import urllib.request
+        spec = self.doc['nodes'][node]
+        request = urllib.request.Request(
+            'http://%s:%d/v1/internal/fault/damage-replicated' % (spec['address'],
+                                                                  self.doc['admin_port']),
+            data=json.dumps({'count': records, 'seed': seed}).encode(), method='POST',
+            headers={'Authorization': 'Bearer %s' % self.doc['admin_token'],
+                     'Content-Type': 'application/json'})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            result = json.loads(answer.read())
+        self._fault('corrupt_replicated', node=node, records=records, seed=seed,
+                    damaged=result['damaged'])
+        return result['damaged']
+
     # ---------------------------------------------------------------- network
     def addresses(self, nodes):
         return [self.doc['nodes'][n]['address'] for n in nodes]

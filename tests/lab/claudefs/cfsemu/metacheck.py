@@ -2,11 +2,17 @@
 
 import hashlib
 import json
+import random
 import threading
 import time
 
 from cfsemu import sitecalls
+from cfsemu.disk import content_sum
 from cfsemu.errors import ApiError
+
+# found on every replica alike: the replicated state itself is wrong, so a repair from the
+# replicas cannot fix it (restore a snapshot and replay the journal)
+NOT_REPAIRABLE = ('record_invalid',)
 
 
 def digest(files):
@@ -24,6 +30,16 @@ def check_local(node):
         state = sm.snapshot_state()
         files = {v['inode']: v for v in state['files'].values()}
         digests[str(shard)] = digest(state['files'])
+        for version in state['files'].values():
+            if version.get('content_sum') and version['content_sum'] != content_sum(version):
+                problems.append({'node': node.name, 'site': node.site, 'shard': shard,
+                                 'inode': version['inode'], 'path': version['path'],
+                                 'kind': 'record_invalid',
+                                 'detail': 'inode %d corrupted in the replicated state (size %s, '
+                                 '%d blobs: fails the checksum written with it); every replica '
+                                 'holds the same, so no replica can repair it' % (
+                                     version['inode'], version.get('size'),
+                                     len(version.get('blobs') or []))})
         records = node.meta.read_records(shard)
         for inode, (record, ok) in records.items():
             checked += 1
@@ -65,7 +81,7 @@ def repair_local(node):
                            'wait for it to catch up, then repair again' % (shard, node.name))
         files = {v['inode']: v for v in leader_state['files'].values()}
         for problem in [p for p in report['problems'] if p['shard'] == shard]:
-            if problem['kind'] == 'journal_checksum':
+            if problem['kind'] == 'journal_checksum' or problem['kind'] in NOT_REPAIRABLE:
                 continue
             inode = problem['inode']
             if inode in files:
@@ -81,6 +97,32 @@ def repair_local(node):
             repaired.extend(p for p in report['problems']
                             if p['kind'] == 'journal_checksum' and p['shard'] == shard)
     return {'node': node.name, 'repaired': repaired}
+
+
+def damage_replicated(node, count, seed, site=None):
+    """Fault hook (lab only): a faulty metadata operation replicated to every member.
+
+    ``count`` file versions of the site get a wrong size and lose a blob reference, through
+    each shard's log (an ``install`` of the damaged state), so all replicas and their disks
+    agree on the damage.  Not in the journal archive: the defect rewrote records in place.
+    Returns the paths damaged.
+    """
+    site = site or node.control.snapshot()['active_site']
+    rng = random.Random(seed)
+    states = {shard: sitecalls.state(node, site, shard)['state']
+              for shard in range(node.cluster.shards)}
+    paths = sorted((shard, path) for shard, st in states.items() for path in st['files'])
+    rng.shuffle(paths)
+    damaged = {}
+    for shard, path in paths[:count]:
+        version = states[shard]['files'][path]
+        version['size'] = int(version.get('size') or 0) // 2 + 1
+        version['blobs'] = list(version.get('blobs') or [])[:-1]
+        damaged.setdefault(shard, []).append(path)
+    for shard in sorted(damaged):
+        sitecalls.submit(node, site, shard, 'install', states[shard],
+                         'fault: replicated metadata defect', timeout=10.0)
+    return {'site': site, 'damaged': sorted(p for ps in damaged.values() for p in ps)}
 
 
 def gather_checks(node, nodes):

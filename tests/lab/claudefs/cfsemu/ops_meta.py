@@ -5,7 +5,8 @@ import time
 
 from cfsemu import s3, sitecalls, snapshots
 from cfsemu.errors import ApiError, needs_confirmation
-from cfsemu.metacheck import check_cluster, repair_local, check_local
+from cfsemu.metacheck import (NOT_REPAIRABLE, check_cluster, check_local, damage_replicated,
+                               repair_local)
 
 
 def register(node):
@@ -19,6 +20,8 @@ def register(node):
     r.add('POST', '/v1/metadata/repair', lambda req: repair(node, req))
     r.add('GET', '/v1/internal/meta/check', lambda req: check_local(node))
     r.add('POST', '/v1/internal/meta/repair', lambda req: repair_local(node))
+    r.add('POST', '/v1/internal/fault/damage-replicated', lambda req: damage_replicated(
+        node, int(req.arg('count') or 1), int(req.arg('seed') or 0), req.arg('site')))
     archiver = snapshots.JournalArchiver(node)
     node.extras['archiver'] = archiver
 
@@ -133,7 +136,8 @@ def replay(node, req):
 
 def repair(node, req):
     report = check_cluster(node, False, True)
-    fixable = [p for p in report['problems'] if p['kind'] != 'replica_unreachable']
+    fixable = [p for p in report['problems']
+               if p['kind'] != 'replica_unreachable' and p['kind'] not in NOT_REPAIRABLE]
     if not req.flag('auto_fix'):
         return {'repaired': [], 'remaining': report['problems'], 'changed': False}
     if not req.flag('confirm_repair'):
