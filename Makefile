@@ -1,6 +1,6 @@
 # Entry points.  `make test` is the test command CI calls; `make test-all` adds the long VM
 # scenarios (Molecule per role, the e2e variants) that do not fit CI's 90 minutes beside it.
-.PHONY: test test-all e2e variants quick unit sanity lint integration build claudefs lab molecule bootstrap demo demo-claudefs clean-labs image ee-context
+.PHONY: test test-all e2e variants quick unit sanity lint docs integration build claudefs lab molecule bootstrap demo demo-claudefs clean-labs image ee-context
 
 test:            ## every tier, with a timing summary
 	./scripts/test.sh
@@ -11,7 +11,7 @@ test-all:        ## every tier, including the long VM scenarios (Molecule, the e
 quick:           ## daily loop: unit tests, sanity and lint (no root, no VMs)
 	./scripts/test.sh unit sanity lint
 
-unit sanity lint integration build claudefs lab molecule e2e variants:
+unit sanity lint docs integration build claudefs lab molecule e2e variants:
 	./scripts/test.sh $@
 
 bootstrap:       ## system packages, the pinned venv, the collection link

@@ -37,6 +37,19 @@ if [ ! -f "$VENV/.complete" ]; then
 fi
 ln -sfn "$VENV" .venv
 
+# antsibull-docs in a venv of its own (requirements-docs.txt), for the docs tier.
+dhash=$( (cat requirements-docs.txt; $PY -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)
+DOCS_VENV=$CACHE/docs-venv-$dhash
+if [ ! -f "$DOCS_VENV/.complete" ]; then
+  echo "bootstrap: building the docs venv $DOCS_VENV"
+  rm -rf "$DOCS_VENV"
+  $PY -m venv "$DOCS_VENV"
+  "$DOCS_VENV/bin/pip" install -q --upgrade pip >/dev/null
+  "$DOCS_VENV/bin/pip" install -q -r requirements-docs.txt
+  touch "$DOCS_VENV/.complete"
+fi
+mkdir -p .build && ln -sfn "$DOCS_VENV" .build/docs-venv
+
 # The collection is found through the committed link collections/ansible_collections/resilience/dr
 # (ansible.cfg, scripts/test.sh, tests/conftest.py).  The older .build/collections link is still
 # made for the lab, Molecule and tools that point there.

@@ -3,6 +3,7 @@
 # non-zero exit when any tier fails.  Tiers can be chosen: scripts/test.sh unit sanity
 #   sanity       ansible-test sanity on a copy under ansible_collections/resilience/dr
 #   lint         ansible-lint --profile production
+#   docs         antsibull-docs lint-collection-docs --plugin-docs (module, plugin, role docs)
 #   unit         pytest tests/unit (parsers and planners over captured tool output)
 #   integration  pytest -m integration: real btrfs on loop devices, real restic and rclone
 #   build        ansible-galaxy collection build + install of the tarball
@@ -28,8 +29,8 @@ export ANSIBLE_COLLECTIONS_PATH="$REPO/collections"
 export RESILIENCE_LAB_OWNER=$$
 python3 tests/lab/labctl.py gc >/dev/null
 
-DEFAULT=(sanity lint unit integration build claudefs lab e2e)
-ALL=(sanity lint unit integration build claudefs known_issues lab molecule variants)
+DEFAULT=(sanity lint docs unit integration build claudefs lab e2e)
+ALL=(sanity lint docs unit integration build claudefs known_issues lab molecule variants)
 TIERS=("$@")
 [ ${#TIERS[@]} -gt 0 ] || TIERS=("${DEFAULT[@]}")
 [ "${TIERS[*]}" = all ] && TIERS=("${ALL[@]}")
@@ -52,6 +53,10 @@ tier_sanity() {
      --exclude tests/lab/ --exclude scripts/ --exclude .ci/)
 }
 tier_lint() { ansible-lint --profile production --offline roles playbooks awx tests/lab/molecule; }
+tier_docs() {  # the bundled collections (ansible.builtin fragments...) come from the main venv
+  ANSIBLE_COLLECTIONS_PATH="$REPO/collections:$(.venv/bin/python -c 'import site; print(site.getsitepackages()[0])')" \
+    .build/docs-venv/bin/antsibull-docs lint-collection-docs --plugin-docs .
+}
 tier_unit() { pytest_tier -q tests/unit; }
 tier_integration() { pytest_tier -q -m integration tests; }
 tier_build() {
