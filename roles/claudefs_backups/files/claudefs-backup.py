@@ -101,8 +101,8 @@ class S3:
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return 404, b'', {}
-            raise BackupError('S3 %s %s: HTTP %s %s' % (method, key, exc.code,
-                                                       exc.read()[:200].decode('utf-8', 'replace')))
+            body = exc.read()[:200].decode('utf-8', 'replace')
+            raise BackupError('S3 %s %s: HTTP %s %s' % (method, key, exc.code, body))
         except (urllib.error.URLError, OSError) as exc:
             raise BackupError('S3 %s %s: %s' % (method, key, exc))
 
