@@ -127,20 +127,38 @@ class Runner:
 
 
 class Step:
-    """One unit of planned work: a command, or a Python action (a sysfs write, say)."""
+    """One unit of planned work: a command, or a Python action (a sysfs write, say).
 
-    def __init__(self, description, argv=None, action=None, hint=None, destructive=False):
+    ``may_fail`` marks a command whose failure is no failure (forgetting a device the kernel
+    never registered, say): it runs without ``check_rc``.  ``shows`` is the command an action
+    step is reported as, when the action runs one through a client of its own (restic's
+    environment and retries): check mode and ``steps_done`` then show what really runs.
+    """
+
+    def __init__(self, description, argv=None, action=None, hint=None, destructive=False,
+                 may_fail=False, shows=None):
         if (argv is None) == (action is None):
             raise ValueError('a Step needs exactly one of argv or action')
+        if shows is not None and action is None:
+            raise ValueError('shows describes an action step; a command step shows its argv')
         self.description = description
         self.argv = [str(a) for a in argv] if argv is not None else None
         self.action = action
         self.hint = hint
         self.destructive = destructive
+        self.may_fail = may_fail
+        self.shows = [str(a) for a in shows] if shows is not None else None
+
+    def run(self, runner):
+        if self.argv is not None:
+            runner.run(self.argv, check_rc=not self.may_fail, hint=self.hint)
+        else:
+            self.action()
 
     def as_dict(self):
+        command = self.argv if self.argv is not None else self.shows
         return {'step': self.description,
-                'command': render(self.argv) if self.argv is not None else None,
+                'command': render(command) if command is not None else None,
                 'destructive': self.destructive}
 
 
@@ -151,8 +169,10 @@ class Plan:
         self.steps = []
         self.done = []
 
-    def add(self, description, argv=None, action=None, hint=None, destructive=False):
-        step = Step(description, argv=argv, action=action, hint=hint, destructive=destructive)
+    def add(self, description, argv=None, action=None, hint=None, destructive=False,
+            may_fail=False, shows=None):
+        step = Step(description, argv=argv, action=action, hint=hint, destructive=destructive,
+                    may_fail=may_fail, shows=shows)
         self.steps.append(step)
         return step
 
@@ -178,10 +198,7 @@ class Plan:
         """
         for step in self.steps:
             try:
-                if step.argv is not None:
-                    runner.run(step.argv, hint=step.hint)
-                else:
-                    step.action()
+                step.run(runner)
             except ModuleFailure as exc:
                 exc.changed = exc.changed or bool(self.done)
                 exc.details['steps_done'] = list(self.done)

@@ -184,19 +184,36 @@ def write_atomic_at(dir_fd, name, data, mode=0o600):
     os.fsync(dir_fd)
 
 
+def _open_beneath_or_none(root_fd, relpath):
+    """The directory ``relpath`` below ``root_fd``, or None when it is missing or a component
+    is a symlink or not a directory (the callers then change nothing)."""
+    try:
+        return open_beneath(root_fd, relpath)
+    except UnsafePath:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+
+
+def nearest_existing(path):
+    """``path`` made absolute, or its nearest ancestor that exists (for statvfs and access
+    checks on a target that is still to be created)."""
+    probe = os.path.abspath(path)
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    return probe
+
+
 def set_dir_metadata(root_fd, relpath, mode=None, uid=None, gid=None, mtime_ns=None):
     """chown/chmod/utime directory ``relpath`` below ``root_fd`` through an open descriptor.
 
     Returns False (and changes nothing) when a component is a symlink or not a directory.
     """
-    try:
-        fd = open_beneath(root_fd, relpath)
-    except UnsafePath:
+    fd = _open_beneath_or_none(root_fd, relpath)
+    if fd is None:
         return False
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return False
-        raise
     try:
         if uid is not None:
             os.fchown(fd, uid, gid if gid is not None else -1)
@@ -272,14 +289,9 @@ def remove_beneath(root_fd, relpath):
     parts = split_rel(relpath)
     if not parts:
         raise ValueError('refusing to remove the root itself')
-    try:
-        parent = open_beneath(root_fd, '/'.join(parts[:-1]))
-    except UnsafePath:
+    parent = _open_beneath_or_none(root_fd, '/'.join(parts[:-1]))
+    if parent is None:
         return False
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return False
-        raise
     try:
         return remove_at(parent, parts[-1])
     finally:
@@ -288,9 +300,7 @@ def remove_beneath(root_fd, relpath):
 
 def is_read_only(path):
     """(True, reason) when ``path`` (or its nearest existing ancestor) cannot be written."""
-    probe = os.path.abspath(path)
-    while not os.path.lexists(probe):
-        probe = os.path.dirname(probe)
+    probe = nearest_existing(path)
     try:
         flags = os.statvfs(probe).f_flag
     except OSError:

@@ -19,7 +19,7 @@ from ansible_collections.resilience.dr.plugins.module_utils.btrfs.discovery impo
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs.guard import (
     DeviceGuard, resolve_devices)
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs.lifecycle import (
-    plan_create, plan_wipe, tolerated)
+    plan_create, plan_wipe)
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs.membership import (
     MembershipPlanner)
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs.mount import (
@@ -27,19 +27,6 @@ from ansible_collections.resilience.dr.plugins.module_utils.btrfs.mount import (
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs.profile import ProfilePlanner
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs.request import identify
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan, Refusal
-
-
-class _Tolerating:
-    """The runner as :meth:`Plan.execute` sees it: the commands in ``argvs`` may fail."""
-
-    def __init__(self, runner, argvs):
-        self.runner = runner
-        self.argvs = argvs
-
-    def run(self, argv, check_rc=True, **kwargs):
-        if tuple(str(a) for a in argv) in self.argvs:
-            check_rc = False
-        return self.runner.run(argv, check_rc=check_rc, **kwargs)
 
 
 class ArrayManager:
@@ -147,11 +134,10 @@ class ArrayManager:
     # execute --------------------------------------------------------------------------------
     def execute(self, plan):
         """Run ``plan``; a temporary mount is always unmounted again, even on failure."""
-        runner = _Tolerating(self.runner, set(tuple(s.argv) for s in plan.steps if tolerated(s)))
         if self.temp_mount is None:
-            return plan.execute(runner)
+            return plan.execute(self.runner)
         with self.temp_mount:
-            return plan.execute(runner)
+            return plan.execute(self.runner)
 
     def assemble(self, fs):
         """Register an unmounted filesystem's members with the kernel, so that a plain

@@ -84,7 +84,7 @@ def plan_wipe(plan, req, identified, listed, view, guard, runner):
     """Plan ``state: absent``: forget and wipe the members; the predicted diff view.
 
     Returns None when there is nothing to wipe.  A forget step may fail harmlessly (a device
-    the kernel never registered); :func:`tolerated` names those steps.
+    the kernel never registered, or an old kernel without ``--forget``).
     """
     fs = identified.fs
     if identified.label_mismatch is not None:
@@ -125,12 +125,6 @@ def plan_wipe(plan, req, identified, listed, view, guard, runner):
     wipefs = runner.which('wipefs')
     for p in targets:
         plan.add('make the kernel forget %s' % p,
-                 argv=[view.btrfs, 'device', 'scan', '--forget', p])
+                 argv=[view.btrfs, 'device', 'scan', '--forget', p], may_fail=True)
         plan.add('wipe the signatures on %s' % p, argv=[wipefs, '-a', p], destructive=True)
     return {'exists': False}
-
-
-def tolerated(step):
-    """Steps whose failure is no failure: forgetting a device the kernel never registered
-    (and old kernels lack ``--forget``)."""
-    return step.argv is not None and '--forget' in step.argv

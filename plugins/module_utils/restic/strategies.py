@@ -23,7 +23,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan, Step, render
+from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan
 from ansible_collections.resilience.dr.plugins.module_utils.restic.client import ResticError
 from ansible_collections.resilience.dr.plugins.module_utils.restic.compare import (
     compare_target, is_empty_dir, scan_tree)
@@ -37,20 +37,6 @@ from ansible_collections.resilience.dr.plugins.module_utils.restic.target import
     remove_extra, remove_staging, remove_state, staging_space_note)
 from ansible_collections.resilience.dr.plugins.module_utils.restic.view import (
     FULL, LOADED, SCAN, SCAN_ROOT)
-
-
-class ResticStep(Step):
-    """A step that runs restic through the client (its environment, retries and error
-    classification): reported as its command, executed as an action."""
-
-    def __init__(self, description, argv, action, destructive=False):
-        super(ResticStep, self).__init__(description, action=action, destructive=destructive)
-        self.command = [str(a) for a in argv]
-
-    def as_dict(self):
-        result = super(ResticStep, self).as_dict()
-        result['command'] = render(self.command)
-        return result
 
 
 class Restored:
@@ -156,8 +142,8 @@ class NativeRestore(RestoreStrategy):
 
     def plan(self, verify):
         plan = Plan()
-        plan.steps.append(ResticStep('restore with restic (native method)', self.argv(verify),
-                                     self.restore))
+        plan.add('restore with restic (native method)', action=self.restore,
+                 shows=self.argv(verify))
         return plan
 
     def dry_run(self, verify):
@@ -239,8 +225,8 @@ class StagingRestore(RestoreStrategy):
     def plan(self, verify):
         plan = Plan()
         plan.add('clear the staging directory %s' % self.staging, action=self.clear_staging)
-        plan.steps.append(ResticStep('restore with restic (staging method)', self.argv(verify),
-                                     self.restore))
+        plan.add('restore with restic (staging method)', action=self.restore,
+                 shows=self.argv(verify))
         plan.add('rename the staged subtree into %s' % self.target, action=self.merge,
                  destructive=self.delete)
         if self.delete:

@@ -213,11 +213,8 @@ def merge_staged(staged, target, progress):
 
 
 def free_bytes(path):
-    probe = os.path.abspath(path)
-    while not os.path.lexists(probe):
-        probe = os.path.dirname(probe)
     try:
-        st = os.statvfs(probe)
+        st = os.statvfs(safe_fs.nearest_existing(path))
     except OSError:
         return None
     return st.f_bavail * st.f_frsize

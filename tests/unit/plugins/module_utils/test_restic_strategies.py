@@ -147,10 +147,8 @@ def test_listing_mode_of_each_strategy(version, source_path, empty, expected):
 
 def test_restic_step_reports_its_command_and_runs_its_action():
     ran = []
-    step = strategies.ResticStep('restore', [RESTIC, 'restore', '--json'],
-                                 lambda: ran.append(1))
     plan = Plan()
-    plan.steps.append(step)
+    plan.add('restore', action=lambda: ran.append(1), shows=[RESTIC, 'restore', '--json'])
     assert plan.as_list() == [{'step': 'restore', 'command': RESTIC + ' restore --json',
                                'destructive': False}]
     plan.execute(runner=None)  # an action step never reaches the runner

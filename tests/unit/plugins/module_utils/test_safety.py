@@ -196,3 +196,34 @@ def test_every_failure_is_a_module_failure():
     assert error.as_result()['cmd'] == 'false' and error.as_result()['changed'] is False
     assert issubclass(BcacheFailure, ModuleFailure)
     assert isinstance(O.RestoreFailed('x', True, {}), ModuleFailure)
+
+
+def test_a_step_that_may_fail_runs_without_check_rc_and_others_with_it():
+    from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan
+
+    class RecordingRunner:
+        def __init__(self):
+            self.calls = []
+
+        def run(self, argv, check_rc=True, hint=None):
+            self.calls.append((argv, check_rc))
+            return 0, '', ''
+
+    plan = Plan()
+    plan.add('forget', argv=['btrfs', 'device', 'scan', '--forget', '/dev/x'], may_fail=True)
+    plan.add('wipe', argv=['wipefs', '-a', '/dev/x'], destructive=True)
+    runner = RecordingRunner()
+    plan.execute(runner)
+    assert runner.calls == [(['btrfs', 'device', 'scan', '--forget', '/dev/x'], False),
+                            (['wipefs', '-a', '/dev/x'], True)]
+
+
+def test_an_action_step_shows_the_command_it_runs_and_a_command_step_cannot_pretend():
+    from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan, Step
+
+    plan = Plan()
+    plan.add('restore', action=lambda: None, shows=['restic', 'restore', 'latest'])
+    plan.add('sysfs write', action=lambda: None)
+    assert [s['command'] for s in plan.as_list()] == ['restic restore latest', None]
+    with pytest.raises(ValueError):
+        Step('wipe', argv=['wipefs', '-a', '/dev/x'], shows=['true'])
