@@ -18,8 +18,10 @@ description:
     duration, result (ok, changed, failed and skipped counts) and the failed tasks with
     their messages.
   - Compares the total time to recover with the scenario's RTO target, and the recovery point
-    achieved with the RPO target. The scenario and its targets are play variables (or extra
-    vars, or facts) C(dr_scenario), C(dr_rto_seconds) and C(dr_rpo_target_seconds).
+    achieved with the RPO target. The scenario and its targets are the variables
+    C(dr_scenario), C(dr_rto_seconds) and C(dr_rpo_target_seconds), set as play variables, extra
+    vars, facts, or inventory group and host variables (resolved for each host when its first
+    result of a play arrives, with Ansible's precedence).
   - The RPO achieved is the largest C(rpo_seconds) returned by any task (for example
     M(resilience.dr.restic_restore)) or the fact C(dr_rpo_achieved_seconds).
   - "Tasks feed verification results through the fact or result key C(dr_report_verified)
@@ -157,6 +159,8 @@ class CallbackModule(CallbackBase):
         super(CallbackModule, self).__init__(display=display)
         self.recorder = RunRecorder()
         self.stats = None
+        self._play = None
+        self._hosts_resolved = set()
 
     # -- playbook structure -----------------------------------------------------------------
     def v2_playbook_on_start(self, playbook):
@@ -171,7 +175,28 @@ class CallbackModule(CallbackBase):
             pass
 
     def v2_playbook_on_play_start(self, play):
+        self._play = play
+        self._hosts_resolved = set()
         self.recorder.start_play(play.get_name().strip(), self._scenario_vars(play))
+
+    def _host_scenario_vars(self, host):
+        """The scenario variables as they resolve for ``host`` (inventory group and host
+        variables included, with Ansible's precedence), once per host and play: a site's RTO
+        target may live in its inventory rather than in the playbook."""
+        name = getattr(host, 'name', None)
+        if self._play is None or host is None or name in self._hosts_resolved:
+            return {}
+        self._hosts_resolved.add(name)
+        try:
+            manager = self._play.get_variable_manager()
+            variables = manager.get_vars(play=self._play, host=host)
+        except Exception:  # pylint: disable=broad-except
+            return {}
+        found = {}
+        for key in SCENARIO_VARS:
+            if key in variables:
+                found[key] = self._template(self._play, manager, variables[key], variables)
+        return found
 
     def _scenario_vars(self, play):
         """The scenario variables declared by the play (extra vars win), templated if needed."""
@@ -187,16 +212,17 @@ class CallbackModule(CallbackBase):
             if key not in raw:
                 continue
             value = raw[key]
-            if isinstance(value, str) and '{{' in value:
-                value = self._template(play, manager, value)
-            found[key] = value
+            found[key] = self._template(play, manager, value)
         return found
 
     @staticmethod
-    def _template(play, manager, value):
+    def _template(play, manager, value, variables=None):
+        if not (isinstance(value, str) and '{{' in value):
+            return value
         try:
             from ansible.template import Templar
-            variables = manager.get_vars(play=play) if manager is not None else {}
+            if variables is None:
+                variables = manager.get_vars(play=play) if manager is not None else {}
             return Templar(loader=getattr(play, '_loader', None), variables=variables).template(value)
         except Exception:  # pylint: disable=broad-except
             return None
@@ -213,6 +239,7 @@ class CallbackModule(CallbackBase):
         data = _result_of(result)
         if status == 'ok' and data.get('changed'):
             status = 'changed'
+        self.recorder.set_scenario(self._host_scenario_vars(getattr(result, '_host', None)))
         self.recorder.task_result(_host_of(result), _task_name(task) if task else '', status,
                                   data, role=_role_of(task) if task else None)
         self._publish(self.recorder.report())

@@ -102,3 +102,25 @@ def test_under_ansible_runner_the_report_is_an_artifact(tmp_path):
         for name in files:
             with open(os.path.join(root, name), 'rb') as handle:
                 assert SECRET.encode() not in handle.read(), name
+
+
+def test_targets_set_in_the_inventory_reach_the_report(tmp_path):
+    """docs/report.md says the inventory may set dr_rto_seconds: the preflight lookup hands
+    the resolved values to the report (the callback alone sees play and extra vars only)."""
+    env = ansible_env({'RESILIENCE_DR_REPORT_DIR': str(tmp_path),
+                       'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default'})
+    env.pop('ANSIBLE_CALLBACKS_ENABLED')
+    inventory = os.path.join(REPO, 'tests', 'integration', 'playbooks', 'inventory_targets')
+    argv = [bin_path('ansible-playbook'), '-i', inventory,
+            '-e', 'ansible_python_interpreter=%s' % sys.executable,
+            os.path.join(REPO, 'tests', 'integration', 'playbooks', 'report_inventory_targets.yml')]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jsons = glob.glob(str(tmp_path / 'inventory-targets-*.json'))
+    assert len(jsons) == 1, os.listdir(str(tmp_path))
+    with open(jsons[0]) as handle:
+        report = json.load(handle)
+    assert report['rto']['target_seconds'] == 900 and report['rto']['met'] is True
+    assert report['rpo']['target_seconds'] == 7200
+    assert 'RECOVERY REPORT [inventory-targets]' in proc.stdout
