@@ -167,11 +167,7 @@ def main():
         reader = (checksums.mount_reader(p['mount_path']) if p['source'] == 'mount'
                   else checksums.api_reader(client))
         verdict = checksums.verify(manifest, paths, reader)
-        detail = '%d of %d files match (%d in the manifest)' % (
-            verdict['ok'], verdict['checked'], len(manifest))
-        if not verdict['all_ok']:
-            detail += '; missing %d, differ %d, unreadable %d' % (
-                len(verdict['missing']), len(verdict['mismatched']), len(verdict['errors']))
+        detail = checksums.verdict_detail(verdict, len(manifest))
         result = dict(verdict, changed=False, manifest_size=len(manifest),
                       dr_report_verified={'check': 'ClaudeFS file checksums',
                                           'ok': verdict['all_ok'], 'detail': detail})

@@ -134,3 +134,25 @@ def verify(manifest, paths, read):
     return {'checked': len(paths), 'ok': len(ok), 'missing': missing,
             'mismatched': mismatched, 'errors': errors, 'bytes': total,
             'all_ok': not (missing or mismatched or errors)}
+
+
+def _named(paths, limit=5):
+    shown = ', '.join(paths[:limit])
+    return shown + (' and %d more' % (len(paths) - limit) if len(paths) > limit else '')
+
+
+def verdict_detail(verdict, manifest_size):
+    """One line for the report and the failure message: the counts, and which files (the first
+    few of each kind), so that an operator knows where to look without the full result."""
+    detail = '%d of %d files match (%d in the manifest)' % (
+        verdict['ok'], verdict['checked'], manifest_size)
+    problems = []
+    if verdict['missing']:
+        problems.append('missing %d (%s)' % (len(verdict['missing']), _named(verdict['missing'])))
+    if verdict['mismatched']:
+        problems.append('differ %d (%s)' % (len(verdict['mismatched']),
+                                            _named([m['path'] for m in verdict['mismatched']])))
+    if verdict['errors']:
+        problems.append('unreadable %d (%s)' % (len(verdict['errors']),
+                                                _named([e['path'] for e in verdict['errors']])))
+    return detail + ('; ' + '; '.join(problems) if problems else '')

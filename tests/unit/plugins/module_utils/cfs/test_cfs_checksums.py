@@ -52,3 +52,21 @@ def test_mount_reader_verifies_and_refuses_symlinks_and_escapes(tmp_path):
     assert all('not followed' in e['error'] or 'leaves the mount' in e['error']
                for e in verdict['errors'])
     assert verdict['all_ok'] is False and verdict['bytes'] == len(b'hello') + len(b'changed')
+
+
+def test_the_detail_names_the_files_that_failed_not_only_their_count():
+    manifest = dict(('/d/f%d' % i, sha(b'x%d' % i)) for i in range(9))
+    content = {'/d/f0': b'x0', '/d/f1': b'changed'}
+    content.update(('/d/f%d' % i, b'bad') for i in range(3, 9))
+
+    def read(path):
+        if path == '/d/f2':
+            raise checksums.Missing(path)
+        return [content[path]]
+
+    verdict = checksums.verify(manifest, sorted(manifest), read)
+    detail = checksums.verdict_detail(verdict, len(manifest))
+    assert detail == ('1 of 9 files match (9 in the manifest); missing 1 (/d/f2); '
+                      'differ 7 (/d/f1, /d/f3, /d/f4, /d/f5, /d/f6 and 2 more)')
+    clean = checksums.verify({'/d/f0': sha(b'x0')}, ['/d/f0'], read)
+    assert checksums.verdict_detail(clean, 1) == '1 of 1 files match (1 in the manifest)'
