@@ -81,14 +81,18 @@ def wait_port(port, timeout=20):
 
 
 @contextlib.contextmanager
-def rest_server(root, port=None, delay=0):
-    """``rclone serve restic`` on loopback over ``root``; killed (by pid) on exit."""
+def rest_server(root, port=None, start_when=None):
+    """``rclone serve restic`` on loopback over ``root``; killed (by pid) on exit.
+
+    With ``start_when`` (a path), the server starts only once that file exists: a test makes
+    the first attempt fail for certain, whatever the machine's load, by creating the file when
+    that attempt has failed (see :func:`restic_flagging_failures`)."""
     port = port or free_port()
     argv = [rclone_bin(), 'serve', 'restic', '--addr', '127.0.0.1:%d' % port, root]
     proc = None
-    if delay:
-        # Start it later from a tiny shell (so the module's first attempt fails).
-        proc = subprocess.Popen(['sh', '-c', 'sleep %s; exec "$@"' % delay, 'sh'] + argv,
+    if start_when:
+        proc = subprocess.Popen(['sh', '-c', 'while [ ! -e "$0" ]; do sleep 0.1; done; exec "$@"',
+                                 start_when] + argv,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
     else:
@@ -101,6 +105,18 @@ def rest_server(root, port=None, delay=0):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def restic_flagging_failures(binary, directory, flag):
+    """A restic wrapper in ``directory`` that runs ``binary`` and creates ``flag`` when a call
+    fails: the module under test sees the real restic, and the test learns that an attempt
+    failed."""
+    wrapper = os.path.join(directory, 'restic-flagging')
+    with open(wrapper, 'w') as handle:
+        handle.write('#!/bin/sh\n"%s" "$@"\nrc=$?\n[ "$rc" -eq 0 ] || touch "%s"\nexit "$rc"\n'
+                     % (binary, flag))
+    os.chmod(wrapper, 0o755)
+    return wrapper
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import pytest
 
 from restic_helpers import (
     ANSIBLE_ENV_FIX, PASSWORD, Dataset, ansible_argv, ansible_env, du_bytes, kill_tree, module_args,
-    rest_server, restic, restic_binaries, tree_digest)
+    rest_server, restic, restic_binaries, restic_flagging_failures, tree_digest)
 
 pytestmark = pytest.mark.integration
 
@@ -292,8 +292,12 @@ def test_password_never_in_output(world, run, tmp_path):
 def test_transient_backend_failure_is_retried(world, run, tmp_path):
     if native(world):
         pytest.skip('restic >= 0.17 retries backend errors itself for minutes')
-    with rest_server(world['repo_root'], delay=8) as (url, _unused):
-        res = run('restic_restore', module_args(world['binary'], url + 'train',
+    # The backend comes up only after a restic call has failed against it: the module must
+    # retry (not give up, not report success without data), however slow the machine is.
+    flag = str(tmp_path / 'first-attempt-failed')
+    binary = restic_flagging_failures(world['binary'], str(tmp_path), flag)
+    with rest_server(world['repo_root'], start_when=flag) as (url, _unused):
+        res = run('restic_restore', module_args(binary, url + 'train',
                                                 str(tmp_path / 't'), retries=5, retry_delay=1))
         assert not res.failed, res.get('msg')
         assert tree_digest(str(tmp_path / 't')) == world['data'].expected[2]
