@@ -179,3 +179,14 @@ def parse_check(out, err, rc):
     result['output'] = [line for line in text.splitlines()
                         if line.strip() and not line.startswith('[')][-20:]
     return result
+
+
+# ---------------------------------------------------------------- stats
+
+def parse_stats(out):
+    """``restic stats --json`` -> its document (total_size, total_file_count, ...); restic
+    prints one JSON object, possibly after progress lines."""
+    docs = [d for d in parse_json_lines(out) if isinstance(d, dict) and 'total_size' in d]
+    if not docs:
+        raise ValueError('restic stats printed no statistics: %r' % (out or '')[:200])
+    return docs[-1]
