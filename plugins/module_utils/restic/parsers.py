@@ -185,8 +185,6 @@ def parse_check(out, err, rc):
 
 def parse_stats(out):
     """``restic stats --json`` -> its document (total_size, total_file_count, ...); restic
-    prints one JSON object, possibly after progress lines."""
+    prints one JSON object, possibly after progress lines.  None when there is none."""
     docs = [d for d in parse_json_lines(out) if isinstance(d, dict) and 'total_size' in d]
-    if not docs:
-        raise ValueError('restic stats printed no statistics: %r' % (out or '')[:200])
-    return docs[-1]
+    return docs[-1] if docs else None
