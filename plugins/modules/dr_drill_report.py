@@ -16,7 +16,7 @@ description:
   - The last play of C(playbooks/dr-drill.yml) gathers the C(dr_drill_result) fact of every
     drilled system (the train server's C(resilience.dr.train_drill), ClaudeFS's
     C(resilience.dr.claudefs_drill)) and calls this module on the controller.
-  - Writes C(dr-drill-<UTC start>.json) and C(dr-drill-<UTC start>.xml) (JUnit: one testsuite per
+  - Writes C(dr-drill-<UTC start>.json) and C(dr-drill-<UTC start>.xml) (JUnit, one testsuite per
     system/target, one testcase per check; C(warn) and C(fail) are failures) into O(dir), both
     atomically, and appends one line per target to O(dir)/C(trend.jsonl).
   - Judges every target against the trend - for a target that did not pass, which backup is

@@ -16,8 +16,8 @@ description:
   - The train server's backup job (C(resilience.dr.train_backups)) hashes the read-only btrfs
     snapshot it backs up and stores the sha256 manifest in the same restic snapshot. After
     C(resilience.dr.restic_restore) restored that whole snapshot into O(target), this module
-    reads the manifest from the restored tree and compares every regular file with it: size and
-    sha256; files missing, files changed, files the manifest does not know, and symlinks or
+    reads the manifest from the restored tree and compares every regular file with it (size and
+    sha256), reporting files missing, files changed, files the manifest does not know, and symlinks or
     special files where the manifest has a file.
   - The manifest is refused when its root is not one of O(snapshot_paths), the paths of the
     restored snapshot, so a manifest never vouches for other data.

@@ -126,4 +126,3 @@ class DrillReport:
                                 hint='make dr_drill_dir a writable directory on the controller',
                                 changed=os.path.exists(json_path))
         return result
-
