@@ -67,7 +67,7 @@ def test_rotating_sample_covers_every_file_before_repeating():
     again, where = checksums.rotating_sample(manifest, 5, 7)
     assert (again, where) == (checksums.rotating_sample(manifest, 5, 2)[0], (3, 5))
     # ordered by the hash of the name, not by the name: a slice spreads over directories
-    first, _ = checksums.rotating_sample(manifest, 5, 0)
+    first = checksums.rotating_sample(manifest, 5, 0)[0]
     assert first != sorted(manifest)[:5]
     assert checksums.rotating_sample(manifest, 0, 3) == (sorted(manifest), (1, 1))
     assert checksums.rotating_sample(manifest, 50, 3) == (sorted(manifest), (1, 1))
