@@ -9,86 +9,28 @@ the drill fails naming the snapshot and "since", still tears down, production un
 """
 
 import glob
-import hashlib
 import json
 import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from btrfs_helpers import have_root_and_loops, loop_pool, sh
-from restic_helpers import PASSWORD, REPO_ROOT, restic, tree_digest, write_tree
+from btrfs_helpers import have_root_and_loops
+from drill_helpers import RESTIC, sha256_tree, train_site
+from restic_helpers import PASSWORD, REPO_ROOT, restic
 from testlib import ansible_env, bin_path
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not have_root_and_loops(), reason='needs root and loop devices')]
 
-SCRIPT = os.path.join(REPO_ROOT, 'roles', 'train_backups', 'files', 'resilience-dr-backup')
 PLAYBOOK = os.path.join(REPO_ROOT, 'playbooks', 'dr-drill.yml')
-RESTIC = '/usr/bin/restic'
-
-
-def sha256_tree(root):
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            with open(path, 'rb') as handle:
-                out[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
-    return out
 
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
-    base = tmp_path_factory.mktemp('drill')
-    with loop_pool(size_mb=512, prefix='dr-drill-') as pool:
-        loop = pool.attach()
-        sh('mkfs.btrfs', '-q', '-f', '-L', 'ml-storage', loop.device)
-        storage = str(base / 'storage')
-        os.makedirs(storage)
-        pool.mount(loop.device, 'compress=zstd:3', target=storage)
-        for name in ('homes', 'docker-volumes'):
-            os.makedirs(os.path.join(storage, name))
-        os.makedirs(os.path.join(storage, 'snapshots'), mode=0o700)
-        write_tree(os.path.join(storage, 'homes'), seed=16, files=30, max_kib=512)
-        os.makedirs(os.path.join(storage, 'docker-volumes', 'alice-state'))
-        with open(os.path.join(storage, 'docker-volumes', 'alice-state', 'db'), 'w') as h:
-            h.write('v1\n')
-        # hostile content: a symlink out of the tree, which the drill must never follow
-        os.symlink('/etc/shadow', os.path.join(storage, 'homes', 'shadow-link'))
-        pw = base / 'restic-password'
-        pw.write_text(PASSWORD)
-        pw.chmod(0o600)
-        repo = str(base / 'repo')
-        restic(RESTIC, repo, 'init')
-        cfg = {
-            'restic': RESTIC, 'repository': repo, 'password_file': str(pw),
-            'storage_mount': storage, 'snapshot_dir': os.path.join(storage, 'snapshots'),
-            'paths': ['homes', 'docker-volumes'], 'config_paths': [],
-            'host': 'train', 'tags': ['train-backups'], 'check_subset': '',
-            'status_file': str(base / 'state' / 'backup-status.json'),
-            'manifest_dir': str(base / 'state' / 'backup-manifest'),
-        }
-        (base / 'backup.json').write_text(json.dumps(cfg))
-        proc = subprocess.run([sys.executable, SCRIPT, '--config', str(base / 'backup.json'),
-                               '--now', '20260101_020000', 'backup'],
-                              capture_output=True, text=True, check=False)
-        assert proc.returncode == 0, proc.stderr
-        inventory = base / 'inventory.ini'
-        inventory.write_text(
-            '[train_servers]\n'
-            'train1 ansible_connection=local ansible_python_interpreter=%s ansible_become=false\n'
-            '[train_servers:vars]\n'
-            'train_backups_repository=%s\ntrain_backups_password_file=%s\n'
-            'train_drill_host=train\ntrain_drill_scratch_dir=%s\ntrain_drill_manifest=%s\n'
-            'train_drill_read_data_subset_total=3\n'
-            % (sys.executable, repo, pw, base / 'scratch' / 'drill',
-               os.path.join(cfg['manifest_dir'], 'manifest.jsonl')))
-        yield {'base': base, 'storage': storage, 'repo': repo, 'cfg': cfg,
-               'inventory': str(inventory), 'drill_dir': base / 'drill',
-               'scratch': str(base / 'scratch' / 'drill'), 'report_dir': base / 'reports'}
+    with train_site(tmp_path_factory.mktemp('drill')) as made:
+        yield made
 
 
 def run_drill(site):
