@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -34,6 +35,7 @@ def site(tmp_path_factory):
 
 
 def run_drill(site):
+    started = time.monotonic()
     env = ansible_env({'RESILIENCE_DR_REPORT_DIR': str(site['report_dir']),
                        'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default'})
     env.pop('ANSIBLE_CALLBACKS_ENABLED')    # ansible.cfg's: the recovery report records
@@ -42,6 +44,7 @@ def run_drill(site):
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO_ROOT,
                           timeout=900, check=False)
     assert PASSWORD not in proc.stdout + proc.stderr
+    proc.seconds = time.monotonic() - started
     return proc
 
 
@@ -110,6 +113,10 @@ def test_drill_passes_and_rotates(site):
     assert [line['metrics']['read_data_subset'] for line in lines] == ['1/3', '2/3']
     assert all(line['status'] == 'pass' for line in lines)
     assert production(site) == before                   # the drill changed nothing there
+    print('drill: playbook %.1f s / %.1f s, train role %.1f s; %s; %.1f MB/s, %d bytes' % (
+        first.seconds, second.seconds, target['duration_seconds'],
+        ', '.join('%s %.2fs' % (c['name'], c['seconds']) for c in target['checks']),
+        metrics['restore_bytes_per_second'] / 1e6, metrics['restored_bytes']))
 
 
 def test_damaged_pack_fails_the_drill_naming_the_backup(site):
