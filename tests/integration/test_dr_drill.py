@@ -34,13 +34,13 @@ def site(tmp_path_factory):
         yield made
 
 
-def run_drill(site):
+def run_drill(site, *options):
     started = time.monotonic()
     env = ansible_env({'RESILIENCE_DR_REPORT_DIR': str(site['report_dir']),
                        'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default'})
     env.pop('ANSIBLE_CALLBACKS_ENABLED')    # ansible.cfg's: the recovery report records
     argv = [bin_path('ansible-playbook'), '-i', site['inventory'], PLAYBOOK,
-            '-e', 'dr_drill_dir=%s' % site['drill_dir']]
+            '-e', 'dr_drill_dir=%s' % site['drill_dir']] + list(options)
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO_ROOT,
                           timeout=900, check=False)
     assert PASSWORD not in proc.stdout + proc.stderr
@@ -62,6 +62,15 @@ def production(site):
     snaps = json.loads(restic(RESTIC, site['repo'], 'snapshots', '--json').stdout)
     return (sha256_tree(site['storage']), sorted(s['id'] for s in snaps),
             sorted(os.listdir(os.path.join(site['repo'], 'data'))))
+
+
+def test_check_mode_restores_nothing_and_writes_no_report(site):
+    before = production(site)
+    proc = run_drill(site, '--check')
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert 'check mode: would restore' in proc.stdout
+    assert not os.path.exists(site['scratch']) and not os.path.exists(str(site['drill_dir']))
+    assert production(site) == before
 
 
 def test_drill_passes_and_rotates(site):
@@ -91,7 +100,7 @@ def test_drill_passes_and_rotates(site):
     snaps = json.loads(restic(RESTIC, site['repo'], 'snapshots', '--json').stdout)
     assert target['backup']['id'] == snaps[0]['id']
 
-    xml_path, _ = newest(site, 'xml')
+    xml_path = newest(site, 'xml')[0]
     suites = ET.parse(xml_path).getroot()
     assert suites.tag == 'testsuites' and suites.get('failures') == '0'
     (suite,) = suites.findall('testsuite')
@@ -140,7 +149,7 @@ def test_damaged_pack_fails_the_drill_naming_the_backup(site):
         text = proc.stdout + proc.stderr
         assert 'DR drill FAILED' in text and snap_id in text and 'unusable since' in text
         assert not os.path.exists(site['scratch'])      # torn down after the failure
-        json_path, _ = newest(site, 'json')
+        json_path = newest(site, 'json')[0]
         with open(json_path) as handle:
             doc = json.load(handle)
         assert doc['passed'] is False
@@ -174,7 +183,8 @@ def test_foreign_scratch_dir_is_refused_and_left_alone(site):
     try:
         proc = run_drill(site)
         assert proc.returncode != 0
-        doc = json.load(open(newest(site, 'json')[0]))
+        with open(newest(site, 'json')[0]) as handle:
+            doc = json.load(handle)
         (target,) = doc['targets']
         scratch = [c for c in target['checks'] if c['name'] == 'scratch'][0]
         assert scratch['status'] == 'fail' and 'not a scratch directory' in scratch['detail']

@@ -204,7 +204,7 @@ def verify_tree(target, header, entries, clock=time.time):
         'ok': ok,
         'root': header['root'],
         'manifest_files': len(entries),
-        'manifest_bytes': sum(size for size, _ in entries.values()),
+        'manifest_bytes': sum(entry[0] for entry in entries.values()),
         'files_compared': len(check.seen),
         'bytes_hashed': check.bytes,
         'matched': len(check.seen) - len(check.mismatched),
