@@ -110,7 +110,7 @@ def test_drill_passes_and_rotates(site):
     assert props['backup.id'] == snaps[0]['id'] and props['metric.read_data_subset'] == '1/3'
 
     # the recovery report got the verifications
-    (report_json,) = glob.glob(str(site['report_dir'] / 'dr-drill-*.json'))
+    report_json = sorted(glob.glob(str(site['report_dir'] / 'dr-drill-*.json')))[-1]
     with open(report_json) as handle:
         report = json.load(handle)
     checks = dict((v['check'], v['ok']) for v in report['verified'])
@@ -173,6 +173,23 @@ def test_damaged_pack_fails_the_drill_naming_the_backup(site):
             with open(pack, 'wb') as handle:
                 handle.write(data)
             os.chmod(pack, 0o400)
+
+
+def test_a_warning_fails_the_drill_after_the_files_are_written(site):
+    runs = len(trend(site))
+    proc = run_drill(site, '-e', 'train_drill_max_backup_age=0')
+    assert proc.returncode != 0
+    assert 'DR drill FAILED' in proc.stdout and 'backup-age:warn' in proc.stdout, proc.stdout[-5000:]
+    with open(newest(site, 'json')[0]) as handle:
+        doc = json.load(handle)
+    (target,) = doc['targets']
+    assert target['status'] == 'warn' and doc['passed'] is False
+    statuses = dict((c['name'], c['status']) for c in target['checks'])
+    assert statuses['backup-age'] == 'warn' and statuses['manifest'] == 'pass'
+    failure = ET.parse(newest(site, 'xml')[0]).getroot().find('testsuite/testcase/failure')
+    assert failure.get('type') == 'warn'
+    assert len(trend(site)) == runs + 1 and trend(site)[-1]['status'] == 'warn'
+    assert not os.path.exists(site['scratch'])
 
 
 def test_foreign_scratch_dir_is_refused_and_left_alone(site):
