@@ -158,8 +158,8 @@ def test_damaged_pack_fails_the_drill_naming_the_backup(site):
         verdict = target['verdict']
         assert verdict['usable'] is False and verdict['unusable_since'] == snap_time
         assert verdict['last_good']['backup_id'] == snap_id
-        failed = [c['name'] for c in target['checks'] if c['status'] == 'fail']
-        assert 'restore' in failed
+        failed = dict((c['name'], c['detail']) for c in target['checks'] if c['status'] == 'fail')
+        assert '[corrupt]' in failed['restore'], failed
         assert [c for c in target['checks'] if c['name'] == 'teardown'][0]['status'] == 'pass'
         suite = ET.parse(newest(site, 'xml')[0]).getroot().find('testsuite')
         assert int(suite.get('failures')) >= 1
@@ -205,6 +205,9 @@ def test_foreign_scratch_dir_is_refused_and_left_alone(site):
         (target,) = doc['targets']
         scratch = [c for c in target['checks'] if c['name'] == 'scratch'][0]
         assert scratch['status'] == 'fail' and 'not a scratch directory' in scratch['detail']
+        teardown = [c for c in target['checks'] if c['name'] == 'teardown'][0]
+        assert teardown['status'] == 'pass' and 'left alone' in teardown['detail']
+        assert 'did not get as far as a backup' in target['verdict']['message']
         assert os.path.exists(keep)                     # neither restored into nor removed
     finally:
         os.unlink(keep)

@@ -79,11 +79,16 @@ def verdict(lines, current):
     last_good = None if last is None else {
         'run': last.get('run'), 'backup_id': last.get('backup_id'),
         'backup_time': last.get('backup_time')}
-    message = ('%s/%s: backup %s (taken %s) is UNUSABLE (%s); unusable since %s (the backup of '
-               'the first failing drill, %s)' % (
-                   current['system'], current['target'], current.get('backup_id') or '(none)',
-                   current.get('backup_time') or 'unknown',
-                   ', '.join(current['not_passed']) or current['status'], since, first.get('run')))
+    what = ', '.join(current['not_passed']) or current['status']
+    if current.get('backup_id'):
+        head = '%s/%s: backup %s (taken %s) is UNUSABLE (%s)' % (
+            current['system'], current['target'], current['backup_id'],
+            current.get('backup_time') or 'unknown', what)
+    else:
+        head = '%s/%s: the drill did not get as far as a backup (%s), so no backup is proven' % (
+            current['system'], current['target'], what)
+    message = '%s; unusable since %s (the backup of the first failing drill, %s)' % (
+        head, since, first.get('run'))
     if last_good:
         message += '; last good drill %s on backup %s (taken %s)' % (
             last_good['run'], last_good['backup_id'], last_good['backup_time'])

@@ -122,6 +122,12 @@ def test_never_passed_and_passing():
     assert trend.verdict([], line('pass', 'x', 'y'))['usable'] is True
 
 
+def test_a_drill_that_found_no_backup_says_so():
+    now = line('fail', '2026-03-01T03:00:00Z', None, snap=None)
+    v = trend.verdict([], now)
+    assert 'did not get as far as a backup' in v['message'] and 'backup None' not in v['message']
+
+
 def test_other_targets_do_not_count():
     other = trend.trend_line(results.normalise(result('pass', target='train2')), '2026-01-01T00:00:00Z')
     v = trend.verdict([other], line('fail', '2026-02-01T00:00:00Z', 't'))
