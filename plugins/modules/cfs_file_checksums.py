@@ -48,6 +48,14 @@ options:
     description: Seed of the sample, so that a re-run checks the same files.
     type: int
     default: 0
+  rotation:
+    description:
+      - A rotating sample instead of a random one - the files are ordered by the SHA-256 of
+        their path and cut into slices of O(sample); this number (a drill's run number, e.g.
+        the days since the epoch) picks the slice, so successive rotations read every file
+        before any is read twice. The slice read is returned in RV(sample_slice).
+      - Needs O(sample); O(seed) is then not used.
+    type: int
   fail_on_mismatch:
     description: Fail when a file is missing, differs or cannot be read.
     type: bool
@@ -117,6 +125,16 @@ manifest_size:
   description: Files in the manifest.
   returned: always
   type: int
+sampled:
+  description: The paths checked (sorted).
+  returned: always
+  type: list
+  elements: str
+sample_slice:
+  description: The slice a rotating sample read, C(<slice>/<slices>) (C(1/1) when all were read).
+  returned: when O(rotation) is given
+  type: str
+  sample: 3/12
 dr_report_verified:
   description: The check for the recovery report, C({check, ok, detail}).
   returned: always
@@ -144,12 +162,14 @@ def main():
         mount_path=dict(type='path'),
         sample=dict(type='int', default=0),
         seed=dict(type='int', default=0),
+        rotation=dict(type='int'),
         fail_on_mismatch=dict(type='bool', default=True),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_one_of=[('manifest', 'manifest_file')],
                            mutually_exclusive=[('manifest', 'manifest_file')],
-                           required_if=[('source', 'mount', ('mount_path',))])
+                           required_if=[('source', 'mount', ('mount_path',))],
+                           required_by={'rotation': ('sample',)})
     p = module.params
     client = client_from_module(module)
 
@@ -163,14 +183,22 @@ def main():
             except (IOError, OSError, ValueError) as exc:
                 module.fail_json(msg='cannot read the manifest %s: %s; nothing was checked'
                                  % (p['manifest_file'], exc))
-        paths = checksums.sample(manifest, p['sample'], p['seed'])
+        extra = {}
+        if p['rotation'] is not None:
+            paths, (index, slices) = checksums.rotating_sample(manifest, p['sample'],
+                                                               p['rotation'])
+            extra['sample_slice'] = '%d/%d' % (index, slices)
+        else:
+            paths = checksums.sample(manifest, p['sample'], p['seed'])
         reader = (checksums.mount_reader(p['mount_path']) if p['source'] == 'mount'
                   else checksums.api_reader(client))
         verdict = checksums.verify(manifest, paths, reader)
         detail = checksums.verdict_detail(verdict, len(manifest))
-        result = dict(verdict, changed=False, manifest_size=len(manifest),
-                      dr_report_verified={'check': 'ClaudeFS file checksums',
-                                          'ok': verdict['all_ok'], 'detail': detail})
+        result = dict(verdict, changed=False, manifest_size=len(manifest), sampled=paths,
+                      **extra)
+        result.update(
+            dr_report_verified={'check': 'ClaudeFS file checksums', 'ok': verdict['all_ok'],
+                                'detail': detail})
         result.pop('all_ok')
         if not verdict['all_ok'] and p['fail_on_mismatch']:
             result.update(failed=True, msg=detail)

@@ -25,12 +25,16 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 options:
   sections:
-    description: The sections to read; by default all of them.
+    description:
+      - The sections to read; by default all of them but C(files) and C(snapshots).
+      - C(files) lists every file (C(GET /v1/files)) into RV(files); C(snapshots) lists the
+        metadata snapshots in the cluster's S3 bucket into RV(snapshots). Both are read only
+        when asked for.
     type: list
     elements: str
-    choices: [status, shards, nodes, replication, s3, s3_queue, conflicts]
+    choices: [status, shards, nodes, replication, s3, s3_queue, conflicts, files, snapshots]
   site:
-    description: Only the nodes and shards of this site.
+    description: Only the nodes, shards and files of this site.
     type: str
   fail_on_error:
     description:
@@ -64,6 +68,14 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ cfs.shards | selectattr('site', 'equalto', 'site-a')
              | selectattr('condition', 'equalto', 'no_quorum') | map(attribute='shard') | list }}"
+
+- name: The files and the newest metadata snapshot (read-only, e.g. for a DR drill)
+  resilience.dr.cfs_info:
+    endpoints: "{{ cfs_admin_endpoints }}"
+    token: "{{ cfs_admin_token }}"
+    sections: [status, files, snapshots]
+  register: live
+  # live.files | length, live.snapshots | first
 '''
 
 RETURN = r'''
@@ -105,6 +117,24 @@ conflicts:
   returned: always
   type: list
   elements: dict
+files:
+  description:
+    - Every file (path, inode, size, sha256, seq, shard, site) as the cluster lists it.
+    - A shard that no member answered for is named in RV(files_unavailable_shards) and in
+      RV(problems), never silently left out.
+  returned: when the C(files) section is requested
+  type: list
+  elements: dict
+files_unavailable_shards:
+  description: Shards missing from RV(files) because no member answered.
+  returned: when the C(files) section is requested
+  type: list
+  elements: int
+snapshots:
+  description: The metadata snapshots listed in the S3 bucket (location, size, modified), newest first.
+  returned: when the C(snapshots) section is requested
+  type: list
+  elements: dict
 errors:
   description: Sections that could not be read, with the contract's error code and message.
   returned: always
@@ -143,7 +173,7 @@ def main():
     client = client_from_module(module)
 
     def work():
-        raw, errors = info.gather(client, module.params['sections'])
+        raw, errors = info.gather(client, module.params['sections'], module.params['site'])
         result = info.build(raw, errors, module.params['site'])
         result['changed'] = False
         fatal = [k for k, v in errors.items() if v['code'] in ('unauthorized', 'unreachable')]

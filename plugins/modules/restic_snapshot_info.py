@@ -37,6 +37,15 @@ options:
   read_data_subset:
     description: With O(check), also read this subset of the data, for example C(5%) or C(1/10).
     type: str
+  stats:
+    description:
+      - Sizes from C(restic stats). V(restore-size) is the size of a full restore of the latest
+        snapshot (of the filtered ones); V(raw-data) the data the whole repository holds
+        (deduplicated, as stored). A DR drill extrapolates the full-restore time from them.
+    type: list
+    elements: str
+    choices: [restore-size, raw-data]
+    default: []
   status_file:
     description: A backup status JSON file to read and return as RV(backup_status).
     type: path
@@ -119,6 +128,14 @@ restic_version:
   description: The detected restic version.
   returned: always
   type: str
+stats:
+  description:
+    - With O(stats), the C(restic stats --json) document per mode (C(restore_size) of the latest
+      snapshot, C(raw_data) of the repository); empty when there is no snapshot to measure.
+  returned: always
+  type: dict
+  sample: {restore_size: {total_size: 353258, total_file_count: 22, snapshot: 4de0b51c},
+           raw_data: {total_size: 204844, total_blob_count: 23, snapshots_count: 1}}
 repository:
   description: The repository with URL credentials redacted.
   returned: always
@@ -143,6 +160,7 @@ def argument_spec():
                       choices=['host', 'tags', 'paths']),
         check=dict(type='bool', default=False),
         read_data_subset=dict(type='str'),
+        stats=dict(type='list', elements='str', default=[], choices=['restore-size', 'raw-data']),
         status_file=dict(type='path'),
         no_lock=dict(type='bool', default=True),
     )
@@ -180,6 +198,14 @@ def main():
             'restic_version': restic.version_string,
             'repository': redact_repository(p['repository']),
         }
+        result['stats'] = {}
+        if summaries:
+            latest = summaries[-1]['id']
+            for mode in p['stats']:
+                doc = restic.stats(latest if mode == 'restore-size' else None, mode)
+                if mode == 'restore-size':
+                    doc['snapshot'] = summaries[-1]['short_id']
+                result['stats'][mode.replace('-', '_')] = doc
         if p['check']:
             result['check'] = restic.check(p['read_data_subset'])
         if p['status_file']:

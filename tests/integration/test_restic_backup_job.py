@@ -6,6 +6,7 @@ snapshot counts), check, status file, snapshot tiers, and a restore of homes and
 with resilience.dr.restic_restore from what the job made.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -57,6 +58,7 @@ def server(tmp_path_factory):
             'retention': {'daily': 7, 'weekly': 52}, 'group_by': 'host,tags',
             'check_subset': '50%', 'status_file': str(base / 'state' / 'backup-status.json'),
             'tiers': {'hourly': 2, 'daily': 2, 'weekly': 1},
+            'manifest_dir': str(base / 'state' / 'backup-manifest'),
         }
         yield {'base': base, 'storage': storage, 'cfg': cfg, 'repo': repo, 'etc': str(etc),
                'pw': str(pw)}
@@ -99,6 +101,17 @@ def test_backup_twice_prunes_and_restores(server, run_module, tmp_path):
     assert len(first) == 1
     assert os.path.join(server['cfg']['snapshot_dir'], 'backup_20250101_020000', 'homes') in first[0]['paths']
     assert server['etc'] in first[0]['paths']
+    # the checksum manifest of the read-only snapshot is in the same restic snapshot
+    assert server['cfg']['manifest_dir'] in first[0]['paths']
+    with open(os.path.join(server['cfg']['manifest_dir'], 'manifest.jsonl')) as handle:
+        lines = [json.loads(line) for line in handle]
+    header, entries = lines[0], lines[1:]
+    assert header['format'] == 'resilience.dr/backup-manifest/v1'
+    assert header['root'] == os.path.join(server['cfg']['snapshot_dir'], 'backup_20250101_020000')
+    assert header['files'] == len(entries) == status['manifest']['files'] > 20
+    db = [e for e in entries if e['path'] == 'docker-volumes/alice-state/db']
+    assert db == [{'path': 'docker-volumes/alice-state/db', 'size': 3,
+                   'sha256': hashlib.sha256(b'v1\n').hexdigest()}]
 
     # a change between the runs
     with open(os.path.join(server['storage'], 'homes', 'alice', 'new.txt'), 'w') as h:

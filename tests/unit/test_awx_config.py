@@ -264,3 +264,13 @@ def test_survey_filter_refuses_a_default_outside_its_choices():
     spec = awx_survey_spec({'name': 't', 'playbook': 'p.yml', 'survey': [
         {'variable': 'mode', 'choices': ['assemble', 'create'], 'default': 'assemble'}]})
     assert spec['spec'][0]['choices'] == ['assemble', 'create'] and spec['spec'][0]['type'] == 'multiplechoice'
+
+
+def test_the_restore_drill_is_scheduled_monthly_with_a_lasting_drill_dir():
+    drill = AWX_VARS['awx_dr_restore_drill']
+    template = [t for t in TEMPLATES if t['name'] == drill['job_template']][0]
+    assert template['playbook'] == 'playbooks/dr-drill.yml'
+    assert re.match(r'^DTSTART:\d{8}T\d{6}Z RRULE:FREQ=MONTHLY;', drill['schedule']['rrule'])
+    assert drill['extra_data']['dr_drill_dir'].startswith('/')
+    tasks = load(os.path.join(REPO, 'awx', 'configure.yml'))[0]['tasks']
+    assert any('awx_dr_restore_drill' in str(t.get('awx.awx.schedule', '')) for t in tasks)

@@ -60,6 +60,25 @@ def sample(manifest, size=0, seed=0):
     return sorted(random.Random(seed).sample(paths, size))
 
 
+def rotating_sample(manifest, size, rotation):
+    """A deterministic sample that moves on with ``rotation`` (a drill's run number).
+
+    The paths are ordered by the SHA-256 of their name (spread over directories, independent
+    of the order they were written in) and cut into ``ceil(n / size)`` slices of ``size``;
+    rotation ``r`` reads slice ``r mod slices`` (the last one topped up from the first), so
+    successive rotations read every file once before any is read again, like restic's
+    ``--read-data-subset n/t``.  Returns ``(sorted paths, (slice number from 1, slices))``.
+    """
+    ordered = sorted(manifest, key=lambda p: (hashlib.sha256(p.encode('utf-8')).hexdigest(), p))
+    if not size or size >= len(ordered):
+        return sorted(ordered), (1, 1)
+    slices = -(-len(ordered) // size)
+    index = int(rotation) % slices
+    chosen = ordered[index * size:(index + 1) * size]
+    chosen += ordered[:size - len(chosen)]
+    return sorted(chosen), (index + 1, slices)
+
+
 def api_reader(client):
     """Read a file through the data path; its content, never the header's claim, is hashed."""
     def read(path):

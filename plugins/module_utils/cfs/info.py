@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.resilience.dr.plugins.module_utils.cfs import nodes, raft
+from ansible_collections.resilience.dr.plugins.module_utils.cfs.snapshot_choice import candidates
 from ansible_collections.resilience.dr.plugins.module_utils.cfs.client import CfsApiError
 
 SECTIONS = {
@@ -22,16 +23,20 @@ SECTIONS = {
     's3': 's3Health',
     's3_queue': 's3QueueStatus',
     'conflicts': 'conflictsList',
+    # only when asked for (a listing of every file can be long)
+    'files': 'fileList',
+    'snapshots': 'metadataSnapshotList',
 }
 DEFAULT_SECTIONS = ['status', 'shards', 'nodes', 'replication', 's3', 's3_queue', 'conflicts']
 
 
-def gather(client, sections=None):
+def gather(client, sections=None, site=None):
     """``{section: raw response}`` and ``{section: error}`` for the requested sections."""
     raw, errors = {}, {}
     for name in sections or DEFAULT_SECTIONS:
+        query = {'site': site} if site and name == 'files' else None
         try:
-            raw[name] = client.call(SECTIONS[name])
+            raw[name] = client.call(SECTIONS[name], query=query)
         except CfsApiError as exc:
             errors[name] = {'code': exc.code, 'message': exc.api_message,
                             'status': exc.status, 'details': exc.details}
@@ -77,9 +82,20 @@ def build(raw, errors, site=None):
         'conflicts': conflicts,
         'errors': errors,
     }
+    if 'files' in raw:
+        result['files'], result['files_unavailable_shards'] = file_listing(raw['files'])
+    if 'snapshots' in raw:
+        result['snapshots'] = candidates(raw['snapshots'])
     result['problems'] = problems(result)
     result['healthy'] = not result['problems']
     return result
+
+
+def file_listing(response):
+    """(files, unavailable shards) of a fileList answer (a mapping or a bare list)."""
+    if isinstance(response, dict):
+        return list(response.get('files') or []), list(response.get('unavailable_shards') or [])
+    return list(response or []), []
 
 
 def problems(view):
@@ -99,6 +115,9 @@ def problems(view):
     for site in view['sites']:
         if site.get('state') and site['state'] != 'Normal':
             out.append('site %s is %s' % (site['name'], site['state']))
+    if view.get('files_unavailable_shards'):
+        out.append('the file listing misses shard(s) %s (no member answered)' % ', '.join(
+            str(s) for s in view['files_unavailable_shards']))
     unresolved = [c for c in view['conflicts'] if not c.get('resolved', False)]
     if unresolved:
         out.append('%d unresolved conflict(s)' % len(unresolved))

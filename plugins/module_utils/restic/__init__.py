@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, resilience.dr contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""restic: snapshots, restores and repository checks (modules restic_restore, restic_snapshot_info).
+"""restic: snapshots, restores and repository checks (modules restic_restore, restic_snapshot_info,
+restic_manifest_verify).
 
 Pure, over captured output (unit-tested with fixtures from restic 0.14 and 0.18):
 
@@ -14,7 +15,9 @@ Reading the repository and the disk (no writes):
 ``client``      :class:`Restic` (environment, retries, ``ResticError`` with its error kind);
 ``view``        the repository's snapshots and the source subtree (``restic ls``, in a thread
                 while restic restores), with the stale-lock path in one place;
-``compare``     the target against the snapshot (new, changed, extra), scans of restored trees.
+``compare``     the target against the snapshot (new, changed, extra), scans of restored trees;
+``manifest``    the backup job's sha256 manifest (stored in the same snapshot) and a restored
+                tree verified against it, read through descriptors, never through a symlink.
 
 Planning and writing:
 

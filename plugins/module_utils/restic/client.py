@@ -21,7 +21,7 @@ from ansible_collections.resilience.dr.plugins.module_utils.redact import redact
 from ansible_collections.resilience.dr.plugins.module_utils.runner import (
     CommandError, ModuleFailure)
 from ansible_collections.resilience.dr.plugins.module_utils.restic.parsers import (
-    parse_check, parse_json_lines, parse_version, tool_message)
+    parse_check, parse_json_lines, parse_stats, parse_version, tool_message)
 
 # Features by the first restic version that has them.
 FEATURES = {
@@ -235,6 +235,16 @@ class Restic:
         if path and path != '/':
             args.append(path)
         return self.run(args, no_lock=no_lock)[0]
+
+    def stats(self, snapshot_id=None, mode='restore-size', no_lock=None):
+        """``restic stats --json --mode <mode> [<snapshot>]`` -> :func:`parsers.parse_stats`."""
+        args = ['stats', '--json', '--mode', mode] + ([snapshot_id] if snapshot_id else [])
+        out = self.run(args, no_lock=no_lock)[0]
+        stats = parse_stats(out)
+        if stats is None:
+            raise ModuleFailure('restic stats --mode %s printed no statistics: %r'
+                                % (mode, (out or '').strip()[:200]))
+        return stats
 
     def unlock(self):
         """Remove stale locks only (restic's default; never --remove-all)."""

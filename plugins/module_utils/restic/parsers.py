@@ -179,3 +179,12 @@ def parse_check(out, err, rc):
     result['output'] = [line for line in text.splitlines()
                         if line.strip() and not line.startswith('[')][-20:]
     return result
+
+
+# ---------------------------------------------------------------- stats
+
+def parse_stats(out):
+    """``restic stats --json`` -> its document (total_size, total_file_count, ...); restic
+    prints one JSON object, possibly after progress lines.  None when there is none."""
+    docs = [d for d in parse_json_lines(out) if isinstance(d, dict) and 'total_size' in d]
+    return docs[-1] if docs else None

@@ -1,6 +1,8 @@
 """The ``cfsemu`` command: bring an emulated ClaudeFS cluster up and down, inject faults.
 
     cfsemu up --state DIR [--net 77] [--shards 8] [--sites 2] [--nodes-per-site 3]
+              [--s3-from OTHER_DIR]   (read OTHER's S3 read-only: a drill's scratch cluster)
+    cfsemu reset --state DIR   (every node a new, empty machine again, running)
     cfsemu down|status|destroy|counters|heal --state DIR
     cfsemu kill|stop|start|wipe NODE --state DIR
     cfsemu add-node NAME --site SITE --state DIR   (a new machine; join it with nodeAdd)
@@ -41,12 +43,16 @@ def _parser():
     up.add_argument('--nodes-per-site', type=int, default=3)
     up.add_argument('--flash-quota', type=int, default=4 * 1024 * 1024)
     up.add_argument('--timeout', type=float, default=60.0)
+    up.add_argument('--s3-from', default=None,
+                    help="another instance's state dir: use its S3 endpoints with read-only "
+                         "credentials instead of starting our own (a DR-drill scratch cluster)")
     up.add_argument('--owner', type=int, default=None,
                     help='a pid: when it dies, "cfsemu gc" takes the instance down')
     down = cmd('down', 'stop everything, remove the firewall table')
     down.add_argument('--purge', action='store_true', help='also delete the state directory')
     cmd('status', 'processes, S3 servers and the partition in force')
     cmd('destroy', 'kill every node and delete their disks (S3 stays)')
+    cmd('reset', 'every node a new, empty machine again, started (S3 stays)')
     for name, text in (('kill', 'SIGKILL a node'), ('stop', 'SIGTERM a node'),
                        ('start', 'start a stopped node'), ('wipe', "delete a stopped node's disk"),
                        ('isolate', 'drop all packets between a node and the other nodes')):
@@ -82,7 +88,8 @@ def run(args):
         start = time.monotonic()
         cluster = supervisor.Cluster.create(
             args.state, owner=args.owner, net=args.net, shards=args.shards, sites=args.sites,
-            nodes_per_site=args.nodes_per_site, flash_quota=args.flash_quota)
+            nodes_per_site=args.nodes_per_site, flash_quota=args.flash_quota,
+            s3_from=args.s3_from)
         try:
             timings = cluster.up(timeout=args.timeout)
         except Exception:
@@ -103,6 +110,8 @@ def run(args):
         return cluster.status()
     if command == 'destroy':
         return cluster.destroy()
+    if command == 'reset':
+        return cluster.reset()
     if command == 'kill':
         return {'killed': args.node, 'pid': cluster.kill(args.node)}
     if command == 'stop':

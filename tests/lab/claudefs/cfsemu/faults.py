@@ -96,6 +96,9 @@ class FaultsMixin:
     def _check_role(self, role):
         if role not in ('primary', 'backup'):
             raise self.error('S3 endpoint must be primary or backup, not %r' % role)
+        if self.doc['s3'][role].get('external'):
+            raise self.error('S3 %s is borrowed read-only from %s: stop or start it there'
+                             % (role, self.doc.get('s3_from')))
 
     def add_node(self, name, site, wait=True):
         """A new machine: a node not in cluster.json yet, on the site's next free address.

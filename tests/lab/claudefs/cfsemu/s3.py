@@ -67,7 +67,7 @@ def sign(method, host, path, query, headers, payload_hash, access_key, secret, r
 
 class S3Client:
     def __init__(self, endpoint, access_key, secret_key, bucket, region='us-east-1',
-                 timeout=2.0):
+                 timeout=2.0, read_only=False):
         split = urlsplit(endpoint)
         self.scheme = split.scheme or 'http'
         self.host = split.netloc
@@ -77,6 +77,13 @@ class S3Client:
         self.secret_key = secret_key
         self.region = region
         self.timeout = timeout
+        self.read_only = read_only
+
+    def _writable(self, method, key):
+        # read-only credentials (a drill's scratch cluster): S3 itself would answer 403
+        if self.read_only:
+            raise S3Error('%s %s: HTTP 403 AccessDenied (read-only credentials for %s)'
+                          % (method, key, self.endpoint), 403)
 
     def request(self, method, key='', body=b'', query=None, timeout=None):
         path = '/%s' % self.bucket + ('/%s' % key if key else '')
@@ -98,6 +105,7 @@ class S3Client:
         return resp.status, data
 
     def put(self, key, data):
+        self._writable('PUT', key)
         status, body = self.request('PUT', key, data)
         if status != 200:
             raise S3Error('PUT %s: HTTP %s %s' % (key, status, body[:200]), status)
@@ -117,6 +125,7 @@ class S3Client:
         raise S3Error('HEAD %s: HTTP %s' % (key, status), status)
 
     def delete(self, key):
+        self._writable('DELETE', key)
         status, _body = self.request('DELETE', key)
         if status not in (200, 204, 404):
             raise S3Error('DELETE %s: HTTP %s' % (key, status), status)
@@ -150,4 +159,5 @@ class S3Client:
 
 def client(spec, timeout=2.0):
     return S3Client(spec['endpoint'], spec.get('access_key', ''), spec.get('secret_key', ''),
-                    spec.get('bucket', 'claudefs'), spec.get('region', 'us-east-1'), timeout)
+                    spec.get('bucket', 'claudefs'), spec.get('region', 'us-east-1'), timeout,
+                    read_only=bool(spec.get('read_only')))

@@ -69,7 +69,7 @@ class Cluster(FaultsMixin):
         Returns the timings (seconds) of each phase."""
         timings = {}
         start = time.monotonic()
-        for role in ('primary', 'backup'):
+        for role in self.own_s3():
             s3servers.start(self.doc, role)
         timings['s3'] = time.monotonic() - start
         for node in self.doc['nodes']:
@@ -83,6 +83,11 @@ class Cluster(FaultsMixin):
             handle.write(topology.inventory(
                 self.doc, [sys.executable, os.path.join(LAB, 'cfsemu.py')]))
         return timings
+
+    def own_s3(self):
+        """The S3 endpoints this instance runs (not those it borrows read-only: s3_from)."""
+        return [role for role in ('primary', 'backup')
+                if not self.doc['s3'][role].get('external')]
 
     # ---------------------------------------------------------------- nodes
     def node_dir(self, node):
@@ -221,7 +226,8 @@ class Cluster(FaultsMixin):
                            'running': self.running(node),
                            'ready': os.path.exists(os.path.join(spec['dir'], 'ready'))}
         s3 = {role: {'endpoint': self.doc['s3'][role]['endpoint'],
-                     'running': s3servers.running(self.doc, role)}
+                     'running': s3servers.running(self.doc, role),
+                     'read_only': bool(self.doc['s3'][role].get('read_only'))}
               for role in ('primary', 'backup')}
         counters = self.counters()
         return {'name': self.doc['name'], 'state_dir': self.state_dir, 'nodes': nodes, 's3': s3,
@@ -248,10 +254,24 @@ class Cluster(FaultsMixin):
             shutil.rmtree(self.doc['nodes'][node]['dir'], ignore_errors=True)
         return self._fault('destroy')
 
+    def reset(self, timeout=90.0):
+        """Every node a new, empty machine again and running (a drill's scratch cluster after
+        the drill: what it restored is gone).  S3 is not touched."""
+        self.reload()
+        nodes = list(self.doc['nodes'])
+        self.stop_nodes(signal.SIGTERM)
+        for node in nodes:
+            shutil.rmtree(self.doc['nodes'][node]['dir'], ignore_errors=True)
+        for node in nodes:
+            self.start(node, wait=False)
+        self.wait_ready(nodes, timeout=timeout)
+        self.wait_leaders(timeout=timeout)
+        return {'reset': nodes, 'fault': self._fault('reset')}
+
     def down(self, remove_state=False):
         """Stop everything this instance started and remove its firewall table."""
         self.stop_nodes(signal.SIGTERM)
-        for role in ('primary', 'backup'):
+        for role in self.own_s3():
             s3servers.stop(self.doc, role)
         self.firewall.remove()
         _unregister(self.doc)

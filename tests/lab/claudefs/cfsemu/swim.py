@@ -15,6 +15,8 @@ import socket
 import threading
 import time
 
+from cfsemu.control import key as control_key
+
 LOG = logging.getLogger('cfsemu.swim')
 
 
@@ -68,6 +70,7 @@ class Swim:
 
     def _msg(self, kind, **extra):
         return dict(extra, type=kind, sender=self.node.name, control=self.node.control.version,
+                    control_key=list(control_key(self.node.control.peek())),
                     view=self.node.shard_view())
 
     def _heard(self, member, view=None):
@@ -91,7 +94,7 @@ class Swim:
             if not sender:
                 continue
             self._heard(sender, msg.get('view'))
-            if msg.get('control', 0) > self.node.control.version:
+            if self._newer_control(msg):
                 self.node.pull_control(sender)
             else:
                 self.node.control_fresh.set()
@@ -104,6 +107,15 @@ class Swim:
                 self._send(msg['origin'], self._msg('indirect-ack', target=sender))
             elif kind == 'indirect-ack' and msg.get('target'):
                 self._heard(msg['target'])
+
+    def _newer_control(self, msg):
+        """The sender's control record wins over ours: a higher version, or the same version
+        written later (both sides of a partition bumped it: a fence on one, a failover on the
+        other; without the tie-break they never converge)."""
+        theirs = msg.get('control_key')
+        if isinstance(theirs, list) and len(theirs) == 3:
+            return tuple(theirs) > control_key(self.node.control.peek())
+        return msg.get('control', 0) > self.node.control.version
 
     def announce(self):
         """Gossip now (a leader applied a write): the survivors' "last known" leader state

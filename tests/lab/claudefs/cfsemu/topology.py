@@ -23,8 +23,12 @@ def site_name(index):
 
 
 def build(state_dir, net=77, shards=8, sites=2, nodes_per_site=3, flash_quota=4 * 1024 * 1024,
-          blob_size=64 * 1024, token=None):
-    """The cluster.json document for a new instance (secrets generated here)."""
+          blob_size=64 * 1024, token=None, s3_from=None):
+    """The cluster.json document for a new instance (secrets generated here).
+
+    ``s3_from``: the state directory of another instance whose S3 endpoints this one reads
+    with read-only credentials instead of starting its own (a DR-drill scratch cluster: it
+    restores the other one's snapshots and reads its blobs, and can never write there)."""
     if not 1 <= int(net) <= 254:
         raise ValueError('--net must be 1..254 (the X of 127.X.0.0/16), not %r' % net)
     if not 1 <= sites <= 9 or not 1 <= nodes_per_site <= 9:
@@ -64,7 +68,18 @@ def build(state_dir, net=77, shards=8, sites=2, nodes_per_site=3, flash_quota=4 
             'access_key': 'cfsemu%s' % secrets.token_hex(6),
             'secret_key': secrets.token_hex(20), 'bucket': BUCKET,
             'region': 'us-east-1', 'dir': os.path.join(state_dir, 's3', role)}
+    if s3_from:
+        doc['s3'] = borrowed_s3(load(s3_from))
+        doc['s3_from'] = os.path.abspath(s3_from)
     return doc
+
+
+def borrowed_s3(other):
+    """Another instance's S3 endpoints, read-only and not ours to start or stop."""
+    s3 = {'active': other['s3'].get('active', 'primary')}
+    for role in ('primary', 'backup'):
+        s3[role] = dict(other['s3'][role], read_only=True, external=True)
+    return s3
 
 
 def write(doc, path=None):

@@ -70,3 +70,23 @@ def test_the_detail_names_the_files_that_failed_not_only_their_count():
                       'differ 7 (/d/f1, /d/f3, /d/f4, /d/f5, /d/f6 and 2 more)')
     clean = checksums.verify({'/d/f0': sha(b'x0')}, ['/d/f0'], read)
     assert checksums.verdict_detail(clean, 1) == '1 of 1 files match (1 in the manifest)'
+
+
+def test_rotating_sample_covers_every_file_before_repeating():
+    manifest = dict(('dir%d/f%03d' % (i % 3, i), '0' * 64) for i in range(23))
+    seen = []
+    for rotation in range(5):   # 23 files in slices of 5: 5 slices
+        paths, (index, slices) = checksums.rotating_sample(manifest, 5, rotation)
+        assert len(paths) == 5 and paths == sorted(paths)
+        assert (index, slices) == (rotation + 1, 5)
+        seen += paths
+    assert set(seen) == set(manifest)          # a full round reads every file
+    assert len(seen) - len(set(seen)) == 2     # the short last slice is topped up from the first
+    again, where = checksums.rotating_sample(manifest, 5, 7)
+    assert (again, where) == (checksums.rotating_sample(manifest, 5, 2)[0], (3, 5))
+    # ordered by the hash of the name, not by the name: a slice spreads over directories
+    first = checksums.rotating_sample(manifest, 5, 0)[0]
+    assert first != sorted(manifest)[:5]
+    assert checksums.rotating_sample(manifest, 0, 3) == (sorted(manifest), (1, 1))
+    assert checksums.rotating_sample(manifest, 50, 3) == (sorted(manifest), (1, 1))
+    assert checksums.rotating_sample({}, 5, 1) == ([], (1, 1))

@@ -90,3 +90,30 @@ def test_info_build_for_one_site_and_healthy():
     view = info.build(raw, {}, site='site-b')
     assert view['healthy'] is True and view['problems'] == []
     assert {v['site'] for v in view['shards']} == {'site-b'}
+
+
+def test_info_files_and_snapshots_sections_only_when_asked():
+    raw = {'files': load('emulator_drill_live_get_files.json'),
+           'snapshots': load('emulator_drill_live_get_metadata_snapshots.json')}
+    view = info.build(raw, {})
+    assert len(view['files']) == 10 and view['files_unavailable_shards'] == []
+    assert {f['path'] for f in view['files']} >= {'d/new1', 'd/f3'}
+    assert [s['location'] for s in view['snapshots']] == [
+        s['location'] for s in reversed(raw['snapshots']['snapshots'])]
+    assert 'files' not in info.build({}, {}) and 'snapshots' not in info.build({}, {})
+    partial = info.build({'files': {'files': [], 'unavailable_shards': [2, 5]}}, {})
+    assert 'the file listing misses shard(s) 2, 5 (no member answered)' in partial['problems']
+
+
+def test_info_gather_asks_for_the_files_of_a_site_only():
+    class Client:
+        def __init__(self):
+            self.calls = []
+
+        def call(self, operation, query=None):
+            self.calls.append((operation, query))
+            return {}
+    client = Client()
+    info.gather(client, ['status', 'files', 'snapshots'], site='site-b')
+    assert client.calls == [('status', None), ('fileList', {'site': 'site-b'}),
+                            ('metadataSnapshotList', None)]
