@@ -87,7 +87,7 @@ def plan_ladder(mount, scrub=None, quarantine=None, restored=None, check=None, r
     """The ladder for the observations so far.
 
     ``mount``: ``btrfs_rescue`` (state mounted) result, with ``mode`` one of ``normal``,
-    ``usebackuproot``, ``rescue-all`` or None.  ``scrub``: ``btrfs_scrub`` result.
+    ``usebackuproot``, ``rescue-all``, ``read-only`` (found mounted so) or None.  ``scrub``: ``btrfs_scrub`` result.
     ``quarantine``: ``btrfs_quarantine`` result (or None before rung 2).  ``restored``: the
     damaged paths restored and verified.  ``check``/``repair``: ``btrfs_rescue`` results.
     ``options``: ``copy_to`` (the copy-out destination), ``copied`` (it ran), ``allow_repair``,
@@ -116,7 +116,7 @@ def plan_ladder(mount, scrub=None, quarantine=None, restored=None, check=None, r
     rungs.append(_rung(2, 'skipped', 'the filesystem does not mount read-write'))
     attempts = ', '.join('%s: %s' % (a['options'], 'mounted' if a['ok'] else 'failed')
                          for a in (mount or {}).get('attempts') or [])
-    if mode in ('usebackuproot', 'rescue-all'):
+    if mode in ('usebackuproot', 'rescue-all', 'read-only'):
         if options.get('copy_to') and options.get('copied'):
             detail = ('mounted read-only with %s; copied out to %s'
                       % (mode, options['copy_to']))

@@ -38,12 +38,19 @@ MOUNT_LADDER = (
 
 
 def mode_from_options(options):
-    """The ladder mode of a mount, from its options as findmnt prints them."""
+    """The ladder mode of a mount, from its options as findmnt prints them.
+
+    The kernel drops ``usebackuproot`` from the options once mounted, so a read-only mount
+    found at the mountpoint (a rescue mount of an earlier run, or the operator's) is
+    ``read-only``: the ladder treats it as rung 3, never scrubs or writes it.
+    """
     opts = set((options or '').split(','))
-    if 'rescue=all' in opts or ('rescue=usebackuproot' in opts and 'rescue=ignorebadroots' in opts):
+    if 'rescue=all' in opts or ('rescue=ignorebadroots' in opts and 'ro' in opts):
         return 'rescue-all'
     if any(o in opts for o in ('rescue=usebackuproot', 'usebackuproot', 'recovery')):
         return 'usebackuproot'
+    if 'ro' in opts:
+        return 'read-only'
     return 'normal'
 
 
