@@ -110,7 +110,8 @@ class KernelLogCursor:
 
 # Kernel lines that matter after an unclean shutdown, whatever their level.
 STORAGE_PATTERNS = re.compile(
-    r'BTRFS (error|critical|warning)|bcache|I/O error|blk_update_request|critical medium error|'
+    r'BTRFS (error|critical|warning)|bcache.*(error|fail|corrupt)|I/O error|blk_update_request|'
+    r'critical medium error|'
     r'Buffer I/O error|EXT4-fs error|nvme.*(timeout|reset)|ata\d+.*(failed|error)', re.I)
 LEVELS = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')
 
