@@ -45,9 +45,11 @@ def mode_from_options(options):
     ``read-only``: the ladder treats it as rung 3, never scrubs or writes it.
     """
     opts = set((options or '').split(','))
-    if 'rescue=all' in opts or ('rescue=ignorebadroots' in opts and 'ro' in opts):
+    # rescue=all reads back as its parts: rescue=nologreplay:ignorebadroots:ignoredatacsums...
+    rescue = set(r for o in opts if o.startswith('rescue=') for r in o[7:].split(':'))
+    if 'all' in rescue or 'ignorebadroots' in rescue:
         return 'rescue-all'
-    if any(o in opts for o in ('rescue=usebackuproot', 'usebackuproot', 'recovery')):
+    if 'usebackuproot' in rescue or opts & set(['usebackuproot', 'recovery']):
         return 'usebackuproot'
     if 'ro' in opts:
         return 'read-only'

@@ -24,6 +24,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import socket
 import time
 
@@ -47,7 +48,8 @@ def pid_is_restic(pid, proc='/proc'):
 def classify_lock(lock, hostname, now, alive=pid_is_restic):
     """``stale``, ``live``, ``old`` or ``foreign`` for one ``restic cat lock`` document."""
     try:
-        age = now - parse_since(lock.get('time') or '')
+        # restic writes nanoseconds (2026-12-01T07:18:06.147116323Z); seconds are enough.
+        age = now - parse_since(re.sub(r'\.\d+', '', lock.get('time') or ''))
     except ValueError:
         age = None
     if lock.get('hostname') == hostname:
