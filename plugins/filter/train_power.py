@@ -94,13 +94,12 @@ def train_power_checks(results, mountpoint, repair=False):
     if isinstance(locks, dict) and not locks.get('skipped'):
         removed = locks.get('removed') or []
         kept = locks.get('kept') or []
-        checks.append({'check': 'restic locks', 'ok': not any(k['kind'] in ('stale', 'old')
-                                                               for k in kept),
+        gone = ', '.join('%s pid %s' % (k['hostname'], k['pid']) for k in removed) or '-'
+        left = ', '.join('%s %s pid %s' % (k['kind'], k['hostname'], k['pid']) for k in kept) or '-'
+        checks.append({'check': 'restic locks',
+                       'ok': not any(k['kind'] in ('stale', 'old') for k in kept),
                        'detail': 'removed %d stale (%s); kept %d (%s)' % (
-                           len(removed), ', '.join('%s pid %s' % (k['hostname'], k['pid'])
-                                                   for k in removed) or '-',
-                           len(kept), ', '.join('%s %s pid %s' % (k['kind'], k['hostname'],
-                                                                  k['pid']) for k in kept) or '-')})
+                           len(removed), gone, len(kept), left)})
     after = results.get('backup_after') or results.get('backup_before')
     latest = _get(after, 'latest')
     if isinstance(after, dict) and not after.get('skipped'):
@@ -116,9 +115,9 @@ def train_power_checks(results, mountpoint, repair=False):
         lines = [ln.split() for ln in containers.get('stdout_lines') or [] if ln.strip()]
         down = [n for n, state in ((ln[0], ln[1] if len(ln) > 1 else '') for ln in lines)
                 if state != 'running']
+        suffix = (', down: ' + ', '.join(down)) if down else ''
         checks.append({'check': 'workspace containers running', 'ok': not down and bool(lines),
-                       'detail': '%d running%s' % (len(lines) - len(down),
-                                                    (', down: ' + ', '.join(down)) if down else '')})
+                       'detail': '%d running%s' % (len(lines) - len(down), suffix)})
     return {'checks': checks, 'warnings': warnings}
 
 

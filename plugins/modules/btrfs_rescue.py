@@ -106,7 +106,10 @@ mounted:
   returned: state is mounted
   type: bool
 mode:
-  description: How it is mounted - C(normal), C(usebackuproot), C(rescue-all), or C(read-only) for a read-only mount found there (the kernel does not show usebackuproot once mounted); null when not mounted.
+  description:
+    - How it is mounted - C(normal), C(usebackuproot), C(rescue-all), or C(read-only) for a
+      read-only mount found there (the kernel does not show usebackuproot once mounted).
+    - Null when not mounted.
   returned: state is mounted
   type: str
 read_only:

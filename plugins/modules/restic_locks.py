@@ -22,8 +22,11 @@ description:
     the locks again to report what went. Without a stale lock nothing runs.
   - Run it on the host that ran the backup, so that the process check sees that host's
     processes.
+  - Locks belong to the repository, not to snapshots - the snapshot filters (O(host), O(tags),
+    O(paths)) shared by the restic modules do not apply here and are ignored.
 extends_documentation_fragment:
   - resilience.dr.restic
+  - resilience.dr.restic.snapshot_filters
   - ansible.builtin.action_common_attributes
 options:
   state:

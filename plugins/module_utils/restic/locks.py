@@ -94,11 +94,10 @@ class LockManager:
         removable = [lk for lk in before if lk['kind'] in ('stale', 'old')]
         plan = Plan()
         if removable:
+            names = ', '.join('%s of %s pid %s' % (lk['id'], lk['hostname'], lk['pid'])
+                              for lk in removable)
             plan.add('remove %d stale lock(s) (restic unlock: never a live one): %s'
-                     % (len(removable), ', '.join('%s of %s pid %s' % (lk['id'], lk['hostname'],
-                                                                      lk['pid'])
-                                                  for lk in removable)),
-                     argv=self.restic.argv(['unlock']))
+                     % (len(removable), names), argv=self.restic.argv(['unlock']))
         result = {'changed': bool(plan), 'plan': plan.as_list(), 'locks': before,
                   'removed': [], 'kept': [lk for lk in before if lk not in removable]}
         if plan and not self.module.check_mode:

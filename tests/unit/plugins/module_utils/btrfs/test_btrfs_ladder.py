@@ -82,7 +82,7 @@ def test_nothing_mounts_check_then_repair_only_behind_variable_and_safeguard():
                                 options={'allow_repair': True, 'fresh_backup': True})
     assert worked['outcome'] == 'repaired'
     failed = ladder.plan_ladder(UNMOUNTABLE, check=check, repair={'mounted_after': False},
-                               options={'allow_repair': True, 'fresh_backup': True})
+                                options={'allow_repair': True, 'fresh_backup': True})
     assert failed['next'] == 'full-restore'
 
 
