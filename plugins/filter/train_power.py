@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, resilience.dr contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""After a power cut (roles/train_power_recovery): what the findings mean for the recovery
+"""After a power cut (roles/train_power): what the findings mean for the recovery
 report.  Each function turns one registered result into ``{check, ok, detail}`` entries and
 warnings; nothing here repairs or decides to delete anything.  Documentation of each filter:
 the ``<filter>.yml`` files next to this one."""

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 """After a power cut: /dev/kmsg records since boot, restic lock classification (over a lock
-captured from restic 0.14) and the report entries of roles/train_power_recovery."""
+captured from restic 0.14) and the report entries of roles/train_power."""
 
 import json
 import os
