@@ -154,7 +154,9 @@ class Array:
         assert len(new) == 1, out[-3000:]
         with open(new[0]) as f:
             report = json.load(f)
-        print('%s: %.1f s' % (self.label, seconds))
+        # Wall time per phase (docs/benchmarks.md): the recovery report's own phases.
+        print('%s: %.1f s; phases %s' % (self.label, seconds, ', '.join(
+            '%s %.1f s' % (p['name'], p['duration_seconds']) for p in report['phases'])))
         return proc.returncode, out, report, seconds
 
 
