@@ -51,6 +51,29 @@ def parse_kmsg_record(record):
         return raw
 
 
+def drain(fd, parse):
+    """Every record readable now from the non-blocking ``/dev/kmsg`` descriptor ``fd``, each
+    through ``parse`` (records it turns into None are dropped), and whether records were lost
+    (the kernel answers EPIPE once when the ring buffer overwrote unread records)."""
+    out, lost = [], False
+    while True:
+        try:
+            record = os.read(fd, 16384)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                lost = True
+                continue
+            if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                break
+            raise
+        if not record:
+            break
+        item = parse(record)
+        if item is not None:
+            out.append(item)
+    return out, lost
+
+
 class KernelLogCursor:
     """Kernel log records written after this object was made, in order."""
 
@@ -78,22 +101,8 @@ class KernelLogCursor:
         """
         if self.fd is None:
             return None
-        messages = []
-        while True:
-            try:
-                record = os.read(self.fd, 16384)
-            except OSError as exc:
-                if exc.errno == errno.EPIPE:
-                    self.lost = True
-                    continue
-                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    break
-                raise
-            if not record:
-                break
-            message = parse_kmsg_record(record)
-            if message is not None:
-                messages.append(message)
+        messages, lost = drain(self.fd, parse_kmsg_record)
+        self.lost = self.lost or lost
         return messages
 
     def close(self):
@@ -146,23 +155,8 @@ def read_since_boot(path='/dev/kmsg'):
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return None, False
-    records, lost = [], False
     try:
-        while True:
-            try:
-                raw = os.read(fd, 16384)
-            except OSError as exc:
-                if exc.errno == errno.EPIPE:
-                    lost = True
-                    continue
-                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    break
-                raise
-            if not raw:
-                break
-            fields = parse_kmsg_fields(raw)
-            if fields is not None:
-                records.append(fields)
+        records, lost = drain(fd, parse_kmsg_fields)
     finally:
         os.close(fd)
     if records and records[0]['seq'] != 0:
