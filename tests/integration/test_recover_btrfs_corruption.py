@@ -14,13 +14,10 @@ damage written into the loops' backing files:
 Each run writes a recovery report; a second run changes nothing.
 """
 
-import glob
 import json
 import os
 import re
-import subprocess
 import sys
-import time
 
 import pytest
 
@@ -28,14 +25,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from btrfs_helpers import (free_loops, have_root_and_loops, loop_pool, sh,  # noqa: E402
                            sha256_file, tree_checksums)
-from testlib import REPO, ansible_env, bin_path  # noqa: E402
+from recovery_playbook import changed_count, run_playbook  # noqa: E402
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not have_root_and_loops(), reason='needs root and loop devices'),
 ]
 
-PLAYBOOK = os.path.join(REPO, 'playbooks', 'recover-btrfs-corruption.yml')
 # No compression here: the test finds the files' blocks in the backing images by content.
 OPTIONS = 'space_cache=v2,relatime'
 PASSWORD = 'integration-only-password'
@@ -125,7 +121,6 @@ class Array:
 
     def run(self, report_dir, expect_rc=0, **override):
         extra = {
-            'dr_hosts': 'localhost',
             'train_btrfs_repair_devices': self.devices,
             'train_btrfs_repair_mountpoint': self.mnt,
             'train_btrfs_repair_mount_options': OPTIONS,
@@ -137,33 +132,11 @@ class Array:
             'ansible_python_interpreter': sys.executable,
         }
         extra.update(override)
-        os.makedirs(report_dir, exist_ok=True)
-        before = set(glob.glob(os.path.join(report_dir, 'btrfs-corruption-*.json')))
-        env = ansible_env({'RESILIENCE_DR_REPORT_DIR': report_dir,
-                           'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default'})
-        env.pop('ANSIBLE_CALLBACKS_ENABLED')
-        started = time.time()
-        proc = subprocess.run([bin_path('ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-                               '-e', json.dumps(extra), PLAYBOOK], capture_output=True,
-                              text=True, env=env, cwd=REPO, timeout=900, check=False)
-        seconds = time.time() - started
-        out = proc.stdout + proc.stderr
+        rc, out, report, seconds = run_playbook('recover-btrfs-corruption.yml', 'btrfs-corruption',
+                                                extra, report_dir, label=self.label)
         if expect_rc is not None:
-            assert (proc.returncode == 0) == (expect_rc == 0), out[-6000:]
-        new = sorted(set(glob.glob(os.path.join(report_dir, 'btrfs-corruption-*.json'))) - before)
-        assert len(new) == 1, out[-3000:]
-        with open(new[0]) as f:
-            report = json.load(f)
-        # Wall time per phase (docs/benchmarks.md): the recovery report's own phases.
-        print('%s: %.1f s; phases %s' % (self.label, seconds, ', '.join(
-            '%s %.1f s' % (p['name'], p['duration_seconds']) for p in report['phases'])))
-        return proc.returncode, out, report, seconds
-
-
-def changed_count(output):
-    recap = re.search(r'localhost\s*:\s*ok=\d+\s+changed=(\d+)', output)
-    assert recap, output[-3000:]
-    return int(recap.group(1))
+            assert (rc == 0) == (expect_rc == 0), out[-6000:]
+        return rc, out, report, seconds
 
 
 def rungs(report):

@@ -11,7 +11,6 @@
 bcache and the containers are the lab's (tests/e2e/test_recover_power_outage.py).
 """
 
-import glob
 import json
 import os
 import re
@@ -26,14 +25,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from btrfs_helpers import (free_loops, have_root_and_loops, loop_pool, module_runner,  # noqa: E402
                            sh, tree_checksums, write_random_files)
-from testlib import REPO, ansible_env, bin_path  # noqa: E402
+from recovery_playbook import changed_count, run_playbook  # noqa: E402
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not have_root_and_loops(), reason='needs root and loop devices'),
 ]
 
-PLAYBOOK = os.path.join(REPO, 'playbooks', 'recover-power-outage.yml')
 OPTIONS = 'space_cache=v2,relatime'
 
 
@@ -143,7 +141,6 @@ def array(tmp_path):
 
 def play(array, repo, report_dir, **override):
     extra = {
-        'dr_hosts': 'localhost',
         'train_power_devices': array['devices'],
         'train_power_mountpoint': array['mnt'],
         'train_power_mount_options': OPTIONS,
@@ -160,25 +157,9 @@ def play(array, repo, report_dir, **override):
         'ansible_python_interpreter': sys.executable,
     }
     extra.update(override)
-    os.makedirs(report_dir, exist_ok=True)
-    before = set(glob.glob(os.path.join(report_dir, 'power-outage-*.json')))
-    env = ansible_env({'RESILIENCE_DR_REPORT_DIR': report_dir,
-                       'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default'})
-    env.pop('ANSIBLE_CALLBACKS_ENABLED')
-    started = time.time()
-    proc = subprocess.run([bin_path('ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-                           '-e', json.dumps(extra), PLAYBOOK], capture_output=True, text=True,
-                          env=env, cwd=REPO, timeout=900, check=False)
-    seconds = time.time() - started
-    out = proc.stdout + proc.stderr
-    new = sorted(set(glob.glob(os.path.join(report_dir, 'power-outage-*.json'))) - before)
-    assert len(new) == 1, out[-4000:]
-    with open(new[0]) as f:
-        report = json.load(f)
-    # Wall time per phase (docs/benchmarks.md): the recovery report's own phases.
-    print('power-outage playbook: %.1f s; phases %s' % (seconds, ', '.join(
-        '%s %.1f s' % (p['name'], p['duration_seconds']) for p in report['phases'])))
-    return proc.returncode, out, report
+    rc, out, report, _seconds = run_playbook('recover-power-outage.yml', 'power-outage', extra,
+                                             report_dir)
+    return rc, out, report
 
 
 def test_playbook_reports_unlocks_backs_up_and_second_run_changes_nothing(array, repo, tmp_path):
@@ -212,5 +193,4 @@ def test_playbook_reports_unlocks_backs_up_and_second_run_changes_nothing(array,
     assert re.search(r'scrub start -r', json.dumps(report)) or 'report-only' in scrub['detail']
 
     rc, out, report = play(array, repo, reports)
-    recap = re.search(r'localhost\s*:\s*ok=\d+\s+changed=(\d+)', out)
-    assert rc == 0 and recap and int(recap.group(1)) == 0, out[-4000:]
+    assert rc == 0 and changed_count(out) == 0, out[-4000:]
