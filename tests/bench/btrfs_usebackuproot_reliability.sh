@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # How reliably the rung-3 damage of tests/integration/test_recover_btrfs_corruption.py leaves a
 # filesystem that only rescue=usebackuproot mounts.  Run as root on a host with loop devices:
 #   tests/bench/btrfs_usebackuproot_reliability.sh 20
