@@ -51,6 +51,29 @@ def parse_kmsg_record(record):
         return raw
 
 
+def drain(fd, parse):
+    """Every record readable now from the non-blocking ``/dev/kmsg`` descriptor ``fd``, each
+    through ``parse`` (records it turns into None are dropped), and whether records were lost
+    (the kernel answers EPIPE once when the ring buffer overwrote unread records)."""
+    out, lost = [], False
+    while True:
+        try:
+            record = os.read(fd, 16384)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                lost = True
+                continue
+            if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                break
+            raise
+        if not record:
+            break
+        item = parse(record)
+        if item is not None:
+            out.append(item)
+    return out, lost
+
+
 class KernelLogCursor:
     """Kernel log records written after this object was made, in order."""
 
@@ -78,22 +101,8 @@ class KernelLogCursor:
         """
         if self.fd is None:
             return None
-        messages = []
-        while True:
-            try:
-                record = os.read(self.fd, 16384)
-            except OSError as exc:
-                if exc.errno == errno.EPIPE:
-                    self.lost = True
-                    continue
-                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                    break
-                raise
-            if not record:
-                break
-            message = parse_kmsg_record(record)
-            if message is not None:
-                messages.append(message)
+        messages, lost = drain(self.fd, parse_kmsg_record)
+        self.lost = self.lost or lost
         return messages
 
     def close(self):
@@ -106,3 +115,50 @@ class KernelLogCursor:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# Kernel lines that matter after an unclean shutdown, whatever their level.
+STORAGE_PATTERNS = re.compile(
+    r'BTRFS (error|critical|warning)|bcache.*(error|fail|corrupt)|I/O error|blk_update_request|'
+    r'critical medium error|'
+    r'Buffer I/O error|EXT4-fs error|nvme.*(timeout|reset)|ata\d+.*(failed|error)', re.I)
+LEVELS = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')
+
+
+def parse_kmsg_fields(record):
+    """``{level, seq, seconds, message}`` of one ``/dev/kmsg`` record, or None."""
+    if isinstance(record, bytes):
+        record = record.decode('utf-8', 'surrogateescape')
+    head = record.partition(';')[0].split(',')
+    message = parse_kmsg_record(record)
+    if message is None:
+        return None
+    try:
+        prio, seq, usec = int(head[0]), int(head[1]), int(head[2])
+    except (ValueError, IndexError):
+        return None
+    return {'level': LEVELS[prio & 7], 'seq': seq, 'seconds': round(usec / 1e6, 3),
+            'message': message}
+
+
+def storage_errors(records, max_level='err'):
+    """The records at ``max_level`` or worse, and storage lines at any level."""
+    worst = LEVELS.index(max_level)
+    return [r for r in records
+            if LEVELS.index(r['level']) <= worst or STORAGE_PATTERNS.search(r['message'])]
+
+
+def read_since_boot(path='/dev/kmsg'):
+    """Every record the ring buffer still holds (from boot unless it wrapped), and whether
+    some were lost; (None, False) when the log cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None, False
+    try:
+        records, lost = drain(fd, parse_kmsg_fields)
+    finally:
+        os.close(fd)
+    if records and records[0]['seq'] != 0:
+        lost = True
+    return records, lost

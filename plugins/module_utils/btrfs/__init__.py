@@ -34,6 +34,13 @@ Wiring (what the modules call):
 ``scrub``       ``ScrubManager``: freshness, start/wait/cancel, the files the kernel named;
 ``info``        ``gather_info`` for ``btrfs_array_info``.
 
+The corruption ladder (playbooks/recover-btrfs-corruption.yml, role train_btrfs_repair):
+
+``ladder``      the pure planner: which rung worked, what comes next (filter btrfs_ladder);
+``rescue``      ``RescueManager`` for ``btrfs_rescue``: normal, then read-only rescue mounts,
+                ``btrfs check --readonly``, ``--repair`` only behind its option and safeguard;
+``quarantine``  ``btrfs_quarantine``: files that fail to read moved aside through ``safe_fs``.
+
 Shared with the other subsystems: ``runner`` (Plan, failures), ``blockdev`` (device identity,
 use, signatures), ``kernel_log`` (the kmsg cursor), ``timeutil`` (ages and ISO times).
 """

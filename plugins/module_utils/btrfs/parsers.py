@@ -275,3 +275,27 @@ def parse_kernel_log_paths(text, devices=None, since=None):
         if kind not in entry['kinds']:
             entry['kinds'].append(kind)
     return [found[k] for k in sorted(found)]
+
+
+_CHECK_FINDING = re.compile(r'(ERROR|error|errors? found|checksum verify failed|bad tree block|'
+                            r'Couldn.t|cannot|corrupt|mismatch|wanted .* found|parent transid)',
+                            re.I)
+_CHECK_PROGRESS = re.compile(r'^\[\d+/\d+\] |^(Opening filesystem|Checking filesystem on|UUID:|'
+                             r'found \d+ bytes used|total |btree space|file data blocks|'
+                             r' ?referenced|Starting repair|enabling repair)')
+
+
+def parse_check_output(text, rc):
+    """``btrfs check`` output (stdout and stderr) and exit code -> ``{clean, rc, findings,
+    opened}``.  ``findings`` are the distinct error lines in order (at most 50); ``opened`` is
+    false when check could not even open the filesystem (no tree root)."""
+    findings = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or _CHECK_PROGRESS.match(line) or not _CHECK_FINDING.search(line):
+            continue
+        if line not in findings:
+            findings.append(line)
+    opened = 'cannot open file system' not in text and "Couldn't read tree root" not in text
+    clean = rc == 0 and 'no error found' in text
+    return {'clean': clean, 'rc': rc, 'findings': findings[:50], 'opened': opened}

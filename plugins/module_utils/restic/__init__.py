@@ -26,6 +26,8 @@ Planning and writing:
                 each builds the restic command and the ``runner.Plan`` steps of its restore;
 ``target``      every write below the target (state record, staging, merge) via safe_fs;
 ``outcome``     what a failed restore left behind, said truthfully (``RestoreFailed``);
+``locks``       ``LockManager`` for ``restic_locks``: locks classified (stale, live, old,
+                foreign), ``restic unlock`` only when a stale one exists;
 ``job``         ``RestoreJob``, the manager restic_restore calls: wires view, strategy,
                 comparison and state record into one plan, reports or executes it;
 ``module``      the options the restic modules share (doc fragment ``resilience.dr.restic``),
