@@ -150,7 +150,7 @@ def extract(result, task_name=''):
     Returns ``{'verified': [...], 'warnings': [...], 'rpo': [...], 'scenario': {...}}``.
     Results of ``no_log`` tasks contribute nothing.
     """
-    found = {'verified': [], 'warnings': [], 'notices': [], 'rpo': [], 'scenario': {}}
+    found = {'verified': [], 'warnings': [], 'rpo': [], 'scenario': {}}
     if not isinstance(result, dict) or is_no_log(result):
         return found
     facts = result.get('ansible_facts')
@@ -168,9 +168,6 @@ def extract(result, task_name=''):
         for entry in contract_values(source, WARNINGS_KEY):
             if entry not in (None, ''):
                 found['warnings'].append(text(entry))
-        for entry in contract_values(source, NOTICES_KEY):
-            if entry not in (None, ''):
-                found['notices'].append(text(entry))
     for key, source in ((RPO_RESULT_KEY, result), (RPO_FACT, facts if isinstance(facts, dict) else {})):
         seconds = to_seconds(source.get(key))
         if seconds is not None:
@@ -188,10 +185,23 @@ def extract_all(result, task_name=''):
     if isinstance(result, dict) and not is_no_log(result):
         for item in as_list(result.get('results')):
             sub = extract(item, task_name)
-            for key in ('verified', 'warnings', 'notices', 'rpo'):
+            for key in ('verified', 'warnings', 'rpo'):
                 found[key].extend(sub[key])
             found['scenario'].update(sub['scenario'])
     return found
+
+
+def extract_notices(result):
+    """The ``dr_report_notices`` of a task result (its facts, its loop items)."""
+    if not isinstance(result, dict) or is_no_log(result):
+        return []
+    facts = result.get('ansible_facts')
+    sources = [result] + ([facts] if isinstance(facts, dict) else [])
+    out = [text(entry) for source in sources for entry in contract_values(source, NOTICES_KEY)
+           if entry not in (None, '')]
+    for item in as_list(result.get('results')):
+        out.extend(extract_notices(item))
+    return out
 
 
 def verify_check_name(task_name):
@@ -341,7 +351,7 @@ class RunRecorder:
         for message in found['warnings']:
             if not any(w['host'] == host and w['message'] == message for w in self.warnings):
                 self.warnings.append({'host': host, 'task': task, 'message': message})
-        for message in found['notices']:
+        for message in extract_notices(result):
             if not any(n['host'] == host and n['message'] == message for n in self.notices):
                 self.notices.append({'host': host, 'task': task, 'message': message})
         for seconds in found['rpo']:
