@@ -107,8 +107,8 @@ options:
       - The module fails before restoring, listing every problem, when the mapping is
         impossible - a name in the snapshot with no account here, an ID without a recorded
         name, one ID with two names, or two IDs that would become one.
-      - Each account is a dict with C(name), C(uid) and optionally C(gid) (default the UID:
-        user private groups).
+      - Each account is a dict with C(name), C(uid) and optionally C(gid) (by default the
+        UID, as with user private groups).
       - When omitted, the snapshot's numeric owners are restored as they are.
     type: list
     elements: dict
