@@ -212,4 +212,3 @@ def test_snapshot_selection_by_id_and_before_time(world, run_module):
         train_restore_snapshot(snaps, 'latest', '2000-01-01T00:00:00Z')
     with pytest.raises(AnsibleFilterError, match='not among'):
         train_restore_snapshot(snaps, 'deadbeef')
-

@@ -25,8 +25,9 @@ _TYPES = {'file': stat.S_ISREG, 'dir': stat.S_ISDIR, 'symlink': stat.S_ISLNK}
 
 def _type_ok(node, mode):
     check = _TYPES.get(node.get('type'))
-    return check(mode) if check else not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)
-                                           or stat.S_ISLNK(mode))
+    if check:
+        return check(mode)
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
 
 
 def _set_owner(dir_fd, name, st, uid, gid):

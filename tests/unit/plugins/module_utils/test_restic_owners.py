@@ -60,8 +60,8 @@ def test_ls_json_carries_numbers_only_and_the_trees_carry_the_names(version):
     uids, gids, uid_names, gid_names, restic, _root, entries = names_of(version)
     assert all('user' not in json.dumps(n) for n in entries.values())
     assert uids == {0, 1000, 1001, 1002} and gids == uids
-    assert {u: uid_names[u] for u in uids} == {0: {'root'}, 1000: {'alice'}, 1001: {'bob'},
-                                              1002: {'carol'}}
+    expected = {0: {'root'}, 1000: {'alice'}, 1001: {'bob'}, 1002: {'carol'}}
+    assert {u: uid_names[u] for u in uids} == expected
     assert gid_names[1002] == {'carol'}
     # the walk stops once every id is named: the path down, then a few directories
     assert len(restic.calls) < 1 + 12
@@ -105,8 +105,8 @@ def test_a_name_without_account_is_refused_listing_it(version):
 
 def test_two_ids_onto_one_and_one_id_with_two_names_are_refused():
     # a system id kept as a number that an account's new uid lands on
-    with pytest.raises(owners.OwnerMismatch, match=r'users 999 \(svc\) and 1000 \(alice\) '
-                                                    r'of the snapshot would all become user 999'):
+    clash = r'users 999 \(svc\) and 1000 \(alice\) of the snapshot would all become user 999'
+    with pytest.raises(owners.OwnerMismatch, match=clash):
         owners.plan_owner_map({999, 1000}, set(), {999: {'svc'}, 1000: {'alice'}}, {},
                               [{'name': 'alice', 'uid': 999}])
     with pytest.raises(owners.OwnerMismatch, match='user 1000 carries several names'):
