@@ -72,8 +72,8 @@ def train_disk_signatures(results):
 
 def train_restore_summary(results, snapshot, paths, not_restorable, mountpoint):
     """The report's notices (what is not restorable by design, the snapshot restored, the
-    owners mapped by name) and warnings (backed-up directories the snapshot lacks) of the
-    ``restic_restore`` loop results."""
+    owners mapped by name, backed-up directories the snapshot lacks) of the ``restic_restore``
+    loop results; ``warnings`` stays for what would need the operator's attention."""
     restored = [r['item']['path'] for r in results or [] if isinstance(r.get('item'), dict)]
     renumbered = []
     for res in results or []:
@@ -86,10 +86,13 @@ def train_restore_summary(results, snapshot, paths, not_restorable, mountpoint):
                'Restored snapshot %s of %s: %s.%s' % (
                    snapshot.get('short_id'), snapshot.get('time'), ', '.join(restored),
                    (' Owners mapped by name: %s.' % ', '.join(renumbered)) if renumbered else '')]
+    # The backup job skips directories that do not exist (shared/* behind a FUSE mount, or
+    # never created): nothing was lost there, so this is said, not warned about.
     missing = [p for p in paths or [] if str(p).strip('/') not in restored]
-    warnings = (['The snapshot holds none of %s: not restored.' % ', '.join(missing)]
-                if missing else [])
-    return {'notices': notices, 'warnings': warnings}
+    if missing:
+        notices.append('The snapshot holds none of %s (absent when it was taken): nothing to '
+                       'restore there.' % ', '.join(missing))
+    return {'notices': notices, 'warnings': []}
 
 
 class FilterModule(object):
