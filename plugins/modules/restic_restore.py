@@ -92,6 +92,30 @@ options:
   limit_download:
     description: Download bandwidth limit in KiB/s (C(--limit-download)).
     type: int
+  owners:
+    description:
+      - Map ownership by name onto these accounts. restic restores numeric owners; when this
+        host's accounts have other UIDs than the host that was backed up (renumbered users, a
+        snapshot of another host), every restored file would belong to the wrong user.
+      - Before anything is written, the user and group names that the snapshot recorded for
+        each UID/GID (in its trees; C(restic ls --json) carries only numbers) are matched with
+        these accounts by name. After the restore, a chown pass gives every restored path the
+        mapped owner of its snapshot node, never following a symlink (a symlink gets its own
+        owner). Setuid/setgid bits are kept.
+      - IDs below O(owners_keep_below) whose name is no account here (root, system users) are
+        kept as numbers.
+      - The module fails before restoring, listing every problem, when the mapping is
+        impossible - a name in the snapshot with no account here, an ID without a recorded
+        name, one ID with two names, or two IDs that would become one.
+      - Each account is a dict with C(name), C(uid) and optionally C(gid) (by default the
+        UID, as with user private groups).
+      - When omitted, the snapshot's numeric owners are restored as they are.
+    type: list
+    elements: dict
+  owners_keep_below:
+    description: See O(owners). IDs below this that are not accounts are kept as numbers.
+    type: int
+    default: 1000
   state_file:
     description:
       - Where to record what was restored. Relative paths are inside O(target) (the record goes
@@ -248,6 +272,15 @@ restic_summary:
   description: restic's own restore summary (restic >= 0.16).
   returned: when a restore ran
   type: dict
+owner_map:
+  description:
+    - With O(owners), how the snapshot's owners map onto the accounts. C(uid_map) and
+      C(gid_map) hold only the IDs that change (snapshot ID as a string -> new ID);
+      C(renumbered) says it by name; C(chowned) counts the entries the chown pass changed.
+  returned: when O(owners) is set and the snapshot was listed
+  type: dict
+  sample: {uid_map: {"1000": 2000}, gid_map: {"1000": 2000}, renumbered: ["alice 1000 -> 2000"],
+           chowned: 57}
 plan:
   description: The steps this run takes (or would take in check mode).
   returned: always
@@ -323,6 +356,8 @@ def argument_spec():
         unlock_stale=dict(type='bool', default=False),
         limit_download=dict(type='int'),
         state_file=dict(type='str', default=DEFAULT_STATE_FILE),
+        owners=dict(type='list', elements='dict'),
+        owners_keep_below=dict(type='int', default=1000),
     )
 
 

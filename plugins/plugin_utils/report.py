@@ -18,6 +18,9 @@ The contract (see ``docs/report.md``) that tasks use to feed the report:
 * a task whose name starts with ``verify:`` is a check by itself: ok unless it failed;
 * ``dr_report_warnings``: a fact or result key holding a string or a list of strings.
   Warnings are printed in the first lines of the Markdown report;
+* ``dr_report_notices``: like warnings, a string or a list of strings, printed in the first
+  lines too, but not a warning: what the scenario cannot bring back by design (workspaces,
+  caches), which does not make a recovery "with warnings";
 * ``rpo_seconds`` in any task result (``resilience.dr.restic_restore`` returns it) or the fact
   ``dr_rpo_achieved_seconds``: the recovery point actually achieved.  The worst (largest)
   value wins.
@@ -42,6 +45,7 @@ FORMAT = 'resilience.dr/recovery-report/v1'
 SCENARIO_VARS = ('dr_scenario', 'dr_rto_seconds', 'dr_rpo_target_seconds')
 VERIFIED_KEY = 'dr_report_verified'
 WARNINGS_KEY = 'dr_report_warnings'
+NOTICES_KEY = 'dr_report_notices'
 RPO_FACT = 'dr_rpo_achieved_seconds'
 RPO_RESULT_KEY = 'rpo_seconds'
 VERIFY_PREFIX = 'verify:'
@@ -187,6 +191,19 @@ def extract_all(result, task_name=''):
     return found
 
 
+def extract_notices(result):
+    """The ``dr_report_notices`` of a task result (its facts, its loop items)."""
+    if not isinstance(result, dict) or is_no_log(result):
+        return []
+    facts = result.get('ansible_facts')
+    sources = [result] + ([facts] if isinstance(facts, dict) else [])
+    out = [text(entry) for source in sources for entry in contract_values(source, NOTICES_KEY)
+           if entry not in (None, '')]
+    for item in as_list(result.get('results')):
+        out.extend(extract_notices(item))
+    return out
+
+
 def verify_check_name(task_name):
     """``'verify: array is mounted'`` -> ``'array is mounted'``; None for other tasks."""
     name = text(task_name, 300)
@@ -264,6 +281,7 @@ class RunRecorder:
         self.scenario = {}
         self.verified = {}
         self.warnings = []
+        self.notices = []
         self.rpo = []
         self.check_mode = False
         self._play = None
@@ -333,6 +351,9 @@ class RunRecorder:
         for message in found['warnings']:
             if not any(w['host'] == host and w['message'] == message for w in self.warnings):
                 self.warnings.append({'host': host, 'task': task, 'message': message})
+        for message in extract_notices(result):
+            if not any(n['host'] == host and n['message'] == message for n in self.notices):
+                self.notices.append({'host': host, 'task': task, 'message': message})
         for seconds in found['rpo']:
             self.rpo.append({'host': host, 'task': task, 'seconds': seconds})
         self.set_scenario(found['scenario'])
@@ -390,6 +411,7 @@ class RunRecorder:
             'outcome': outcome,
             'check_mode': bool(self.check_mode),
             'warnings': list(self.warnings),
+            'notices': list(self.notices),
             'rto': {
                 'target_seconds': rto_target,
                 'actual_seconds': duration,

@@ -50,6 +50,10 @@ def render_markdown(report):
         lines.append('> **WARNING** (%s): %s' % (warning['host'], text(warning['message'])))
     if report['warnings']:
         lines.append('')
+    for notice in report.get('notices', []):
+        lines.append('> **NOTE** (%s): %s' % (notice['host'], text(notice['message'])))
+    if report.get('notices'):
+        lines.append('')
     failed_checks = [v for v in report['verified'] if not v['ok']]
     for check in failed_checks:
         lines.append('> **VERIFICATION FAILED** (%s): %s %s'
@@ -123,6 +127,8 @@ def summary_lines(report, paths=()):
     lines.append('verified: %d/%d checks passed' % (ver['passed'], ver['total']))
     for warning in report['warnings']:
         lines.append('WARNING (%s): %s' % (warning['host'], warning['message']))
+    for notice in report.get('notices', []):
+        lines.append('NOTE (%s): %s' % (notice['host'], notice['message']))
     for path in paths:
         lines.append('report: %s' % path)
     return lines

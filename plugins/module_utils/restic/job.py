@@ -18,12 +18,15 @@ import os
 import time
 
 from ansible_collections.resilience.dr.plugins.module_utils.runner import Plan
+from ansible_collections.resilience.dr.plugins.module_utils.restic.chown import chown_tree
 from ansible_collections.resilience.dr.plugins.module_utils.restic.client import (
     redact_repository)
 from ansible_collections.resilience.dr.plugins.module_utils.restic.compare import (
     compare_target, differences, is_empty_dir, summarize_comparison, would_restore)
 from ansible_collections.resilience.dr.plugins.module_utils.restic.outcome import (
     Progress, VerifyMismatch, clean_up, failure)
+from ansible_collections.resilience.dr.plugins.module_utils.restic.owners import (
+    apply_owner_map, describe, distinct_ids, plan_owner_map)
 from ansible_collections.resilience.dr.plugins.module_utils.restic.parsers import (
     snapshot_summary, totals)
 from ansible_collections.resilience.dr.plugins.module_utils.restic.preflight import (
@@ -34,7 +37,7 @@ from ansible_collections.resilience.dr.plugins.module_utils.restic.target import
     DEFAULT_STATE_FILE, read_state, reserved_names, state_location, state_matches,
     state_record, write_state)
 from ansible_collections.resilience.dr.plugins.module_utils.restic.view import (
-    RepositoryView, SourceTree)
+    RepositoryView, SourceTree, owner_names)
 
 
 class RestoreJob:
@@ -63,9 +66,20 @@ class RestoreJob:
         self.view = RepositoryView(restic, params.get('unlock_stale'), check_mode, self.plan)
         self.strategy = None
         self.verified = False     # the verify step found the target equal to the snapshot
+        # owners: map the snapshot's owners onto these accounts by name (module_utils.owners)
+        self.owners = params.get('owners')
+        self.owner_map = None
+        self.owner_root = None
+        self.chowned = 0
         self.warnings = []
 
     def run(self):
+        result = self._run()
+        if self.owner_map is not None:
+            result['owner_map'] = self.public_owner_map(self.owner_map)
+        return result
+
+    def _run(self):
         started = self.now()
         p = self.params
         if self.delete:
@@ -82,6 +96,9 @@ class RestoreJob:
         check_target_is_dir(self.target)
         want_state = state_record(info, source, self.include, self.exclude, self.delete,
                                   redact_repository(self.restic.repository), strategy.name)
+        if self.owners is not None:
+            want_state['owners'] = sorted([str(a.get('name')), int(a.get('uid')),
+                                           a.get('gid')] for a in self.owners)
         need_restore, wanted, cmp_result, state = self.inspect(tree, want_state)
         if need_restore:
             check_writable(self.target, strategy.name,
@@ -93,6 +110,8 @@ class RestoreJob:
                              totals(wanted) if wanted is not None else state)
         if cmp_result is not None:
             result['comparison'] = summarize_comparison(cmp_result, wanted)
+        if self.owner_map is not None:
+            result['owner_map'] = self.owner_map
         if not need_restore:
             return self.unchanged(result, started)
         if self.check_mode:
@@ -115,11 +134,14 @@ class RestoreJob:
         if state_ok and not self.verify:
             need_restore = not all(os.path.lexists(os.path.join(self.target, rel))
                                    for rel in state.get('top', []))
-        early = bool(self.check_mode or self.diff or self.verify or self.delete)
+        early = bool(self.check_mode or self.diff or self.verify or self.delete
+                     or self.owners is not None)
         wanted = cmp_result = None
         if early and (need_restore or self.verify):
             tree.load()
-            wanted = tree.wanted()[1]
+            root_node, wanted = tree.wanted()
+            if self.owners is not None:
+                self.map_owners(tree, root_node, wanted)
         if wanted is not None and (self.verify or self.check_mode or self.diff):
             cmp_result = compare_target(self.target, wanted, self.include, self.exclude,
                                         self.reserved, with_extra=self.delete or not self.verify)
@@ -127,7 +149,24 @@ class RestoreJob:
                 need_restore = True
         return need_restore, wanted, cmp_result, state
 
+    def map_owners(self, tree, root_node, wanted):
+        """Before anything is written: the snapshot's owners onto the accounts by name, or
+        an OwnerMismatch listing why not; the wanted nodes then carry the mapped owners."""
+        uids, gids = distinct_ids(root_node, wanted)
+        uid_names, gid_names = owner_names(self.view, tree.snap, tree.source, uids, gids)
+        self.owner_map = plan_owner_map(uids, gids, uid_names, gid_names, self.owners,
+                                        self.params.get('owners_keep_below') or 1000)
+        apply_owner_map(root_node, wanted, self.owner_map)
+        self.owner_root = root_node
+
+    def chown_pass(self):
+        restored = self.strategy.restored
+        self.chowned = chown_tree(self.target, self.owner_root, restored.wanted, self.reserved)
+        self.owner_map['chowned'] = self.chowned
+
     def plan_verify_and_record(self, want_state):
+        if self.owner_map is not None and (self.owner_map['uid_map'] or self.owner_map['gid_map']):
+            self.plan.add(describe(self.owner_map), action=self.chown_pass)
         if self.verify:
             self.plan.add('verify every entry against restic ls', action=self.verify_target)
         if self.state_file:
@@ -152,6 +191,13 @@ class RestoreJob:
             'unlocked_stale_locks': self.view.unlocked,
             'plan': self.plan.as_list(),
         }
+
+    @staticmethod
+    def public_owner_map(owner_map):
+        out = dict(owner_map)
+        for key in ('uid_map', 'gid_map'):
+            out[key] = dict((str(k), v) for k, v in owner_map[key].items())
+        return out
 
     def unchanged(self, result, started):
         result.update(verified=self.verify, restored_files=0, restored_bytes=0,

@@ -95,3 +95,17 @@ def check_source_node(root_node, source, short_id, found):
     if root_node is not None and root_node['type'] != 'dir':
         raise Refusal('source_path %s is a %s in snapshot %s, not a directory'
                       % (source, root_node['type'], short_id))
+
+
+def select_before(snapshots, before_epoch):
+    """The newest snapshot taken before ``before_epoch`` (seconds), or a Refusal naming the
+    oldest one there is."""
+    limit = int(before_epoch) * 10 ** 9
+    older = [s for s in snapshots or [] if parse_time_ns(s['time']) < limit]
+    if not older:
+        oldest = min(snapshots, key=lambda s: parse_time_ns(s['time'])) if snapshots else None
+        raise Refusal('no snapshot is older than the time asked for%s; choose a later time, '
+                      'an id, or "latest"' % (
+                          ' (the oldest is %s of %s)' % (oldest.get('short_id'), oldest['time'])
+                          if oldest else ''))
+    return max(older, key=lambda s: parse_time_ns(s['time']))

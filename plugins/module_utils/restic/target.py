@@ -72,7 +72,7 @@ def state_matches(state, want):
     """Does the record ``state`` say that the target already holds what ``want`` asks for?"""
     if not state or state.get('format') != STATE_FORMAT:
         return False
-    keys = ('snapshot_id', 'source', 'include', 'exclude')
+    keys = ('snapshot_id', 'source', 'include', 'exclude', 'owners')
     if any(state.get(k) != want.get(k) for k in keys):
         return False
     # delete=true asks for more than a previous delete=false run guaranteed

@@ -12,9 +12,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import threading
 
 from ansible_collections.resilience.dr.plugins.module_utils.restic.client import ResticError
+from ansible_collections.resilience.dr.plugins.module_utils.restic.owners import (
+    note_names, parse_tree_blob)
 from ansible_collections.resilience.dr.plugins.module_utils.restic.parsers import parse_listing
 from ansible_collections.resilience.dr.plugins.module_utils.restic.patterns import filter_entries
 from ansible_collections.resilience.dr.plugins.module_utils.restic.selection import (
@@ -144,3 +147,32 @@ class SourceTree:
         entries = dict((rel, n) for rel, n in entries.items()
                        if rel.split('/', 1)[0] not in self.reserved)
         return root_node, filter_entries(entries, self.include, self.exclude)
+
+
+def owner_names(view, snap, source, uids, gids):
+    """The user and group names restic recorded for ``uids``/``gids`` below ``source``.
+
+    ``restic ls --json`` carries only the numbers; the names are in the tree blobs.  Walks
+    from the snapshot's root tree down to ``source``, then breadth first below it, and stops
+    as soon as every id has been seen: one ``restic cat blob`` per directory read.
+    Returns ({uid: set(names)}, {gid: set(names)}) (see :mod:`owners`).
+    """
+    def cat(args):
+        return view.read(lambda no_lock: view.restic.run(['cat'] + args, no_lock=no_lock)[0])
+
+    uid_names, gid_names = {}, {}
+    doc = json.loads(cat(['snapshot', snap['id']]))
+    tree = doc.get('tree')
+    for comp in [c for c in source.split('/') if c]:
+        nodes = parse_tree_blob(cat(['blob', tree]))
+        match = [n for n in nodes if n.get('name') == comp and n.get('subtree')]
+        if not match:
+            return uid_names, gid_names
+        note_names(match, uid_names, gid_names)
+        tree = match[0]['subtree']
+    queue = [tree]
+    while queue and not (uids <= set(uid_names) and gids <= set(gid_names)):
+        nodes = parse_tree_blob(cat(['blob', queue.pop(0)]))
+        note_names(nodes, uid_names, gid_names)
+        queue.extend(n['subtree'] for n in nodes if n.get('type') == 'dir' and n.get('subtree'))
+    return uid_names, gid_names

@@ -179,6 +179,16 @@ class TrainLab:
             self.vm.restore_disk(restore_hdd, start=False)
         self.vm.start()
 
+    def lose_everything(self):
+        """Complete data loss: power cut, then a fresh OS on a new disk, a blank NVMe (with the
+        installer's OS partition in the reference layout) and every HDD replaced by a blank one."""
+        self.vm.power_cut()
+        self.vm.replace_os_disk(start=False)
+        self.vm.replace_nvme(start=False)
+        for index in range(len(HDD_IDS)):
+            self.vm.blank_disk(index, start=False)
+        self.vm.start()
+
     def flush_cache(self, timeout=300):
         """Write back every dirty block (the 'clean cache' case of the reference layout)."""
         self.vm.ssh(

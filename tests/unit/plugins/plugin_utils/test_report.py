@@ -292,3 +292,24 @@ def test_no_target_declared_is_still_none():
     report = one_task_run('failed', variables={})
     assert report['rto']['met'] is None and report['rpo']['met'] is None
     assert 'no target declared' in rt.summary_lines(report)[0]
+
+
+def test_notices_come_first_but_are_no_warning():
+    """What a scenario cannot bring back by design (recover-full-restore.yml: workspaces,
+    caches) is said in the first lines without making the recovery one "with warnings"."""
+    recorder = rp.RunRecorder(clock=Clock())
+    recorder.start_play('Recover', {'dr_scenario': 'full-restore'})
+    recorder.start_task('train_backups')
+    notice = 'Not restorable by design: workspaces, cache, docker under /mnt/storage'
+    recorder.task_result('train', 'x', 'ok', {'ansible_facts': {
+        'train_backups_dr_report_notices': [notice, '']}})
+    recorder.task_result('train', 'y', 'ok', {'train_backups_dr_report_notices': notice,
+                                              'rpo_seconds': 3600})
+    recorder.finish()
+    report = recorder.report()
+    assert report['outcome'] == 'recovered'
+    assert [n['message'] for n in report['notices']] == [notice]
+    lines = rt.render_markdown(report).splitlines()
+    assert lines[2] == '> **NOTE** (train): %s' % notice
+    assert 'NOTE (train): %s' % notice in rt.summary_lines(report)
+    assert report['rpo']['achieved_seconds'] == 3600
