@@ -10,7 +10,8 @@
   labctl down NAME
   labctl instances --prefix P --out FILE           Molecule's instance config
   labctl gc [--all]                               destroy stale labs (owner gone) or all labs
-  labctl demo [shared|separate]                   the README's demo (scripts/demo.sh)
+  labctl demo [shared|separate] [--no-cache]      the README's demo (scripts/demo.sh); a second
+                                                  run reuses the provisioned server (labvm.provisioned)
 """
 
 import argparse
@@ -70,6 +71,9 @@ def main(argv=None):
     p_gc.add_argument('--all', action='store_true')
     p_demo = sub.add_parser('demo', help="the README's demo: build, break the OS disk, recover, report")
     p_demo.add_argument('layout', nargs='?', default='shared', choices=['shared', 'separate'])
+    p_demo.add_argument('--no-cache', action='store_true',
+                        help='provision for real even when a cached provisioned server matches '
+                             '(and refresh the cache); RESILIENCE_DEMO_CACHE=0 does the same')
     args = parser.parse_args(argv)
 
     try:
@@ -145,7 +149,7 @@ def main(argv=None):
             print(json.dumps({'removed': gc_stale(everything=args.all)}))
         elif args.cmd == 'demo':
             from labvm.train import demo
-            return demo(layout=args.layout)
+            return demo(layout=args.layout, use_cache=False if args.no_cache else None)
     except LabError as exc:
         sys.stderr.write('labctl: %s\n' % exc)
         return 1

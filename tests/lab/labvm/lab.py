@@ -141,14 +141,17 @@ class Lab:
         return VM(self, name)
 
     def boot(self, name, data_disks_mb=(), nvme_mb=None, nvme_os_partition_mb=None,
-             memory_mb=2048, cpus=2, wait=True, timeout=600, hdd_write_mb_per_s=None):
+             memory_mb=2048, cpus=2, wait=True, timeout=600, hdd_write_mb_per_s=None,
+             seed=None):
         """Define VM ``name`` with fresh disks and boot it.
 
         ``nvme_os_partition_mb`` lays a GPT with one partition (the "OS partition" of the
         reference layout, where the installer would put the OS) on the NVMe, leaving the
         rest free for the ``ml-bcache`` partition.  ``hdd_write_mb_per_s`` throttles writes to
         each data disk (qemu block throttling), like a slow HDD behind a fast cache: a flush
-        then takes a time the test can rely on, whatever the host's disks do.
+        then takes a time the test can rely on, whatever the host's disks do.  ``seed(vm)``
+        runs after the disks are made and before the first start (a cached provisioned
+        server's disks copied in: labvm.provisioned).
         """
         vm_dir = os.path.join(self.directory, name)
         os.makedirs(vm_dir, exist_ok=True)
@@ -164,6 +167,8 @@ class Lab:
             vm.blank_disk(index, start=False)
         if nvme_mb:
             vm.replace_nvme(start=False)
+        if seed:
+            seed(vm)
         vm.start(wait=wait, timeout=timeout)
         return vm
 

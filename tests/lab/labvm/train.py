@@ -51,10 +51,12 @@ class TrainLab:
         self.timings = {}
 
     # -- setup ---------------------------------------------------------------------------
-    def boot(self):
+    def boot(self, seed=None):
+        """Boot the train server on blank disks (``seed(vm)``: copy disks in before the start)."""
         started = time.time()
         self.vm = self.lab.boot('train', data_disks_mb=[1024] * 4, nvme_mb=2048,
-                                nvme_os_partition_mb=256 if self.layout == 'shared' else None)
+                                nvme_os_partition_mb=256 if self.layout == 'shared' else None,
+                                seed=seed)
         self.timings['boot'] = round(time.time() - started, 1)
         self.start_repository()
         self.write_inventory()
@@ -219,25 +221,72 @@ class TrainLab:
         self.lab.destroy()
 
 
-def demo(name='demo', layout='shared', keep=False):
-    """The README's demo: build, break the OS disk, recover with one playbook, print the report."""
+def provision_and_break(train, say, cache=None):
+    """Provision for real, write data and config.sh, back up, flush, then the power cut that
+    kills the OS disk; the broken server's disks go into ``cache`` (a ProvisionedCache).
+    Returns the checksum manifest of the data."""
+    say('booting the lab train server (NVMe + 4 HDDs); under TCG this takes a minute or two')
+    train.boot()
+    say('provisioning: bcache + BTRFS raid10 (create mode), users, backups, workloads')
+    train.playbook('setup-train-server.yml', {'train_storage_mode': 'create',
+                                              'train_backups_init_repository': True})
+    say('writing sample data into the homes and recording checksums')
+    manifest = train.write_sample_data()
+    config_text = train.write_server_config()
+    say('taking a backup, then flushing the cache (it is clean when the disk dies)')
+    train.vm.ssh('systemctl start resilience-dr-backup.service')
+    train.flush_cache()
+    say('FAILURE: the OS disk dies; in the reference layout the NVMe (OS + ml-bcache) goes '
+        'too. The operator installs a fresh OS (a blank base image) and boots it')
+    train.vm.power_cut()
+    if cache is not None:
+        started = time.time()
+        stored = cache.store(train.vm, {'manifest': manifest, 'config_text': config_text,
+                                        'timings': dict(train.timings)})
+        if stored:
+            say('kept the provisioned server for the next demo in %s (%.0fs); it is reused '
+                'while the roles, playbooks, plugins and lab code are unchanged'
+                % (stored, time.time() - started))
+    train.lose_os_disk()
+    return manifest
+
+
+def boot_broken_from_cache(train, say, cache):
+    """The state provision_and_break leaves, from the cache: a fresh OS booted on copies of
+    the provisioned server's disks (in the shared layout with a new blank NVMe), the same
+    off-host repository.  Returns the checksum manifest recorded when it was built."""
+    meta = cache.meta()
+    say('reusing the provisioned train server cached in %s (built %s from the same roles, '
+        'playbooks, plugins, lab code and image: key %s; RESILIENCE_DEMO_CACHE=0 provisions '
+        'for real)' % (cache.directory, time.strftime('%Y-%m-%d %H:%M UTC',
+                                                       time.gmtime(meta['created'])), cache.key))
+    say('FAILURE, as in the first run: the OS disk is dead%s; a fresh OS boots on the '
+        'surviving disks' % (' and the NVMe with it' if train.layout == 'shared' else ''))
+    train.boot(seed=cache.seed)
+    return meta['manifest']
+
+
+def demo(name='demo', layout='shared', keep=False, use_cache=None):
+    """The README's demo: build, break the OS disk, recover with one playbook, print the report.
+
+    The provisioned and broken server is cached (labvm.provisioned): a second demo with the
+    same roles, playbooks, plugins and lab code boots from it instead of provisioning again.
+    ``use_cache=False`` (or RESILIENCE_DEMO_CACHE=0) provisions for real and refreshes it.
+    """
+    from .provisioned import ProvisionedCache
     say = lambda text: print('==> %s' % text, flush=True)  # noqa: E731
+    if use_cache is None:
+        use_cache = os.environ.get('RESILIENCE_DEMO_CACHE', '1') != '0'
+    started = time.time()
     train = TrainLab(name, layout=layout, owner=os.getpid(), log=say)
+    cache = ProvisionedCache(layout, release=train.lab.release)
     try:
-        say('booting the lab train server (NVMe + 4 HDDs); under TCG this takes a minute or two')
-        train.boot()
-        say('provisioning: bcache + BTRFS raid10 (create mode), users, backups, workloads')
-        train.playbook('setup-train-server.yml', {'train_storage_mode': 'create',
-                                                  'train_backups_init_repository': True})
-        say('writing sample data into the homes and recording checksums')
-        manifest = train.write_sample_data()
-        train.write_server_config()
-        say('taking a backup, then flushing the cache (it is clean when the disk dies)')
-        train.vm.ssh('systemctl start resilience-dr-backup.service')
-        train.flush_cache()
-        say('FAILURE: the OS disk dies; in the reference layout the NVMe (OS + ml-bcache) goes '
-            'too. The operator installs a fresh OS (a blank base image) and boots it')
-        train.lose_os_disk()
+        if use_cache and cache.hit():
+            manifest = boot_broken_from_cache(train, say, cache)
+        else:
+            if not use_cache:
+                cache.discard()
+            manifest = provision_and_break(train, say, cache)
         train.install_manifest(manifest)
         say('RECOVERY: ansible-playbook playbooks/recover-os-disk.yml -i <lab inventory>')
         rc, output, seconds = train.playbook(
@@ -245,7 +294,8 @@ def demo(name='demo', layout='shared', keep=False):
             expect_rc=None)
         _report, markdown = train.latest_report('os-disk')
         print(markdown)
-        say('recover-os-disk.yml finished with rc=%d in %.0fs' % (rc, seconds))
+        say('recover-os-disk.yml finished with rc=%d in %.0fs; the whole demo took %.0fs'
+            % (rc, seconds, time.time() - started))
         return rc
     finally:
         if not keep:
