@@ -52,7 +52,14 @@ tier_sanity() {
    ansible-test sanity --requirements --python 3.11 --color no \
      --exclude tests/lab/ --exclude scripts/ --exclude .ci/)
 }
-tier_lint() { ansible-lint --profile production --offline roles playbooks awx tests/lab/molecule; }
+# ansible-lint and Molecule install this collection into $ANSIBLE_HOME/collections (~/.ansible
+# by default) and then resolve resilience.dr.* there first: a copy left by an earlier run, from
+# another checkout, shadows this one ("role not found" for anything newer). A private
+# ANSIBLE_HOME per checkout keeps those runs about this tree.
+PRIVATE_ANSIBLE_HOME="$REPO/.build/ansible-home"
+tier_lint() {
+  ANSIBLE_HOME="$PRIVATE_ANSIBLE_HOME" ansible-lint --profile production --offline roles playbooks awx tests/lab/molecule
+}
 tier_docs() {  # the bundled collections (ansible.builtin fragments...) come from the main venv
   ANSIBLE_COLLECTIONS_PATH="$REPO/collections:$(.venv/bin/python -c 'import site; print(site.getsitepackages()[0])')" \
     .build/docs-venv/bin/antsibull-docs lint-collection-docs --plugin-docs .
@@ -82,7 +89,7 @@ tier_molecule() {
     [ -e "$scenario" ] || continue
     role=$(basename "$(dirname "$(dirname "$(dirname "$scenario")")")")
     echo "== molecule test: $role"
-    (cd "roles/$role" && molecule test) || rc=1
+    (cd "roles/$role" && ANSIBLE_HOME="$PRIVATE_ANSIBLE_HOME" molecule test) || rc=1
   done
   return $rc
 }
