@@ -49,7 +49,7 @@ options:
   scrub:
     description:
       - The result of C(resilience.dr.btrfs_scrub) over the array, with C(status=finished).
-        Required with O(state=absent): the record is cleared only after a scrub.
+        Required with O(state=absent); the record is cleared only after a scrub.
     type: dict
 seealso:
   - module: resilience.dr.bcache_cache

@@ -230,4 +230,3 @@ def test_symlinks_are_never_followed(tmp_path):
         loss_record.RecordFile(str(tmp_path / 'dirlink' / 'r.json'), AtomicModule()).read()
     with pytest.raises(BcacheFailure, match='absolute'):
         loss_record.RecordFile('relative.json')
-
