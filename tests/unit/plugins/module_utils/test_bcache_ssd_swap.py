@@ -3,7 +3,6 @@
 loss record (bcache/loss_record.py), over bcache_info results built from sysfs trees and
 bcache-super-show output captured in the Debian 13 lab VM (tests/unit/fixtures/bcache/trixie)."""
 
-import json
 import os
 import stat
 
@@ -13,58 +12,18 @@ from ansible_collections.resilience.dr.plugins.filter.train_cache import train_c
 from ansible_collections.resilience.dr.plugins.module_utils.bcache import (
     discovery, loss_record, ssd_swap)
 from ansible_collections.resilience.dr.plugins.module_utils.bcache.preflight import BcacheFailure
-from ansible_collections.resilience.dr.plugins.module_utils.bcache.sysfs import Sysfs
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'bcache', 'trixie')
+from test_bcache import CapturedRunner, fixture, sysfs_tree
+
 NAMES = ['vdb', 'vdc', 'vdd', 'vde']
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as handle:
-        return handle.read()
-
-
-def sysfs_tree(tmp_path, name):
-    tree = json.loads(fixture(name + '.sysfs.json'))
-    root = str(tmp_path / 'root')
-    for path in sorted(tree):
-        entry = tree[path]
-        full = os.path.join(root, path.lstrip('/'))
-        if entry.get('dir'):
-            os.makedirs(full, exist_ok=True)
-        elif 'link' in entry:
-            os.makedirs(os.path.dirname(full), exist_ok=True)
-            os.symlink(entry['link'], full)
-        else:
-            os.makedirs(os.path.dirname(full), exist_ok=True)
-            with open(full, 'w') as handle:
-                handle.write(entry['file'] or '')
-    return Sysfs(root)
-
-
-class CapturedRunner:
-    """blkid and bcache-super-show answer with captured output."""
-    executed = []
-
-    def __init__(self, super_show):
-        self.super_show = super_show
-        self.blkid = ''.join(fixture('backing.blkid-export.txt').replace('/dev/vdb', '/dev/' + n)
-                             + '\n' for n in super_show)
-
-    def which(self, tool, required=True, hint=None):
-        return '/usr/sbin/%s' % tool
-
-    def run(self, argv, check_rc=True, **kwargs):
-        if argv[0].endswith('blkid'):
-            return 0, self.blkid, ''
-        if argv[0].endswith('bcache-super-show'):
-            return 0, self.super_show[os.path.basename(argv[-1])], ''
-        raise AssertionError('unexpected command %s' % argv)
 
 
 def info(tmp_path, tree, super_show):
     """The bcache_info result of a captured tree, as the module computes it."""
-    runner = CapturedRunner(dict((n, fixture(super_show % n)) for n in NAMES))
+    blkid_text = ''.join(fixture('trixie', 'backing.blkid-export.txt').replace('/dev/vdb', '/dev/' + n)
+                         + '\n' for n in NAMES)
+    runner = CapturedRunner(blkid_text, dict(
+        ('/dev/' + n, fixture('trixie', super_show % n)) for n in NAMES))
     return discovery.gather_info(runner, sysfs_tree(tmp_path, tree))
 
 
@@ -100,7 +59,7 @@ def test_unplanned_with_a_dead_ssd_starts_the_waiting_hdds_and_names_the_dirty_o
     assert plan['waiting'] == ['/dev/%s' % n for n in NAMES]
     dirty = [d['device'] for d in plan['lost_dirty']]
     expected = ['/dev/%s' % n for n in NAMES
-                if 'dirty' in fixture('backing-waiting-%s.super-show.txt' % n).split('cache_state')[1]
+                if 'dirty' in fixture('trixie', 'backing-waiting-%s.super-show.txt' % n).split('cache_state')[1]
                 .splitlines()[0]]
     assert dirty == expected and dirty
     assert 'held dirty data' in plan['summary']
