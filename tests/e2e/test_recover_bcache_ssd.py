@@ -44,7 +44,7 @@ UNPLANNED = dict(BASE, train_cache_ssd_path='unplanned')
 
 
 def bcache_attr(vm, attr):
-    return vm.ssh('cat /sys/block/vd[b-e]/bcache/%s' % attr).stdout.split('\n')
+    return vm.ssh('cat /sys/block/vd[b-e]/bcache/%s' % attr).stdout.splitlines()
 
 
 def tunables(vm):
