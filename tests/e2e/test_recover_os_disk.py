@@ -162,8 +162,9 @@ def test_reboot_keeps_mount_and_tunables(recovered):
     fs = json.loads(recovered.vm.ssh('findmnt -J /mnt/storage').stdout)['filesystems'][0]
     assert fs['fstype'] == 'btrfs' and 'compress=zstd:3' in fs['options']
     fstab = recovered.vm.ssh('cat /etc/fstab').stdout
-    assert re.search(r'^UUID=\S+ /mnt/storage btrfs compress=zstd:3,space_cache=v2,relatime', fstab,
-                     re.M), fstab
+    # nofail and a short device timeout: a dead disk never stops the boot (issue 13).
+    assert re.search(r'^UUID=\S+ /mnt/storage btrfs compress=zstd:3,space_cache=v2,relatime,'
+                     r'nofail,x-systemd\.device-timeout=60s\s', fstab, re.M), fstab
     # The kernel forgets sequential_cutoff and writeback_percent at reboot; the role's
     # persistence brings them back.
     assert _tunables(recovered.vm) == before

@@ -33,6 +33,9 @@ REFUSALS = {
     'playbooks/setup-backups.yml': 'is not a mounted btrfs',
 }
 
+# The role whose read-only preflight stops the train-server recoveries on this host.
+PREFLIGHT_ROLE = {'playbooks/recover-bcache-ssd.yml': 'train_cache'}
+
 
 @pytest.fixture(scope='module')
 def project(tmp_path_factory):
@@ -102,10 +105,12 @@ def test_check_mode_job(template, project, job):
         assert ('at least one endpoint is required' in out
                 or 'the node endpoints (claudefs_node_endpoint' in out), out[-3000:]
     else:
-        # recover-os-disk: past the report and inventory checks, stopped by this host (no
-        # bcache, no train-server disks) inside train_storage's read-only preflight.
+        # recover-os-disk (recover-bcache-ssd): past the report and inventory checks, stopped by
+        # this host (no bcache, no train-server disks) inside train_storage's (train_cache's)
+        # read-only preflight.
         assert report['phases'][0]['counts']['ok'] >= 2
-        assert report['failures'][0]['phase'] == 'train_storage', report['failures']
+        assert report['failures'][0]['phase'] == PREFLIGHT_ROLE.get(
+            template['playbook'], 'train_storage'), report['failures']
 
 
 @pytest.mark.parametrize('template', [t for t in TEMPLATES if t['playbook'] in REFUSALS],

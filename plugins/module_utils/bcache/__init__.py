@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """bcache: the kernel's sysfs view and the on-disk superblocks, read, planned and changed.
 
-Used by the ``bcache_cache`` and ``bcache_info`` modules (docs/bcache.md).  One file per job:
+Used by the ``bcache_cache``, ``bcache_info`` and ``bcache_loss_record`` modules (docs/bcache.md).
+One file per job:
 
 ``parsers``     pure functions over tool and sysfs text: human sizes (``8.0M``) both ways, the
                 ``sequential_cutoff`` option, sysfs choice lists, ``bcache-super-show``.
@@ -25,6 +26,12 @@ Used by the ``bcache_cache`` and ``bcache_info`` modules (docs/bcache.md).  One 
 ``detach``      planner for ``state: detached``: ``FlushDetach`` (stop dirtying, wait, detach,
                 restore on timeout).
 ``teardown``    planner for ``state: absent``: stop, unregister, wipe.
+``ssd_swap``    pure: which phase of a cache-SSD replacement a run does (planned: detach, then
+                replace; unplanned: replace), or why it is refused; the ``train_cache_plan``
+                filter.
+``loss_record`` the host's record of an accepted dirty-cache loss, kept until a scrub has run
+                (``bcache_loss_record``): pure record logic and the one file access (atomic,
+                never through a symlink).
 ``views``       what ``bcache_cache`` returns: the result, the diff's before/after, check
                 mode's predicted after.
 ``manager``     ``CacheSetManager``: validate, probe, wire the planners, run, report.
