@@ -412,8 +412,11 @@ class VM:
                 + ['root@127.0.0.1', command])
 
     def ssh(self, command, check=True, timeout=600, input=None):
+        # ssh sets O_NONBLOCK on the stdin it inherits and a killed ssh never resets it; the
+        # next ansible-playbook would then refuse to start.  Never hand it ours.
+        stdin = {'input': input} if input is not None else {'stdin': subprocess.DEVNULL}
         proc = subprocess.run(self.ssh_argv(command), capture_output=True, text=True,
-                              timeout=timeout, input=input)
+                              timeout=timeout, **stdin)
         if check and proc.returncode != 0:
             raise LabError('ssh %s: %r failed (rc=%d)\nstdout: %s\nstderr: %s'
                            % (self.name, command, proc.returncode, proc.stdout[-2000:],
@@ -447,7 +450,8 @@ class VM:
                                   'console tail:\n%s' % (self.name, self.BOOT_STALL_SECONDS,
                                                          self.console_tail(15)))
             try:
-                proc = subprocess.run(self.ssh_argv('true'), capture_output=True, timeout=30)
+                proc = subprocess.run(self.ssh_argv('true'), capture_output=True, timeout=30,
+                                      stdin=subprocess.DEVNULL)
                 if proc.returncode == 0:
                     self.spec['ssh_ready_seconds'] = round(time.time() - self.spec['booted'], 1)
                     self.lab.save()
