@@ -65,3 +65,16 @@ def test_ansible_cfg_finds_the_committed_collection_for_every_reader():
     assert os.readlink(os.path.join(REPO, 'collections', 'ansible_collections', 'resilience',
                                     'dr')) == '../../..'
     assert config.get('defaults', 'callbacks_enabled') == 'resilience.dr.recovery_report'
+
+
+def test_no_two_test_modules_share_a_basename():
+    """pytest imports test files outside packages by their basename: two with the same name
+    stop the collection of every tier that collects the whole tests/ tree."""
+    seen = {}
+    for path in glob.glob(os.path.join(REPO, 'tests', '**', 'test_*.py'), recursive=True):
+        rel = os.path.relpath(path, REPO)
+        if '/molecule/' in rel or os.path.exists(os.path.join(os.path.dirname(path),
+                                                              '__init__.py')):
+            continue
+        seen.setdefault(os.path.basename(path), []).append(rel)
+    assert [paths for paths in seen.values() if len(paths) > 1] == []
