@@ -36,7 +36,9 @@ def test_btrfs_raid10_on_the_bcache_devices_mounted_from_fstab(host):
     assert 'compress=zstd:3' in mount.options and 'space_cache=v2' in mount.options
     uuid = host.check_output('findmnt -n -o UUID /mnt/storage')
     fstab = host.file('/etc/fstab').content_string
-    assert re.search(r'^UUID=%s\s+/mnt/storage\s+btrfs\s+compress=zstd:3,space_cache=v2,relatime\s'
+    # nofail and a short device timeout: a dead disk never stops the boot (issue 13).
+    assert re.search(r'^UUID=%s\s+/mnt/storage\s+btrfs\s+compress=zstd:3,space_cache=v2,relatime,'
+                     r'nofail,x-systemd\.device-timeout=60s\s'
                      % re.escape(uuid), fstab, re.M), fstab
 
 
