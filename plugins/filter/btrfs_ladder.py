@@ -9,6 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import json
+
 from ansible.errors import AnsibleFilterError
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs import ladder
 
@@ -43,10 +46,37 @@ def btrfs_damaged_groups(paths, source_template, mountpoint):
     return out
 
 
+def _read_record(slurped):
+    """The ladder record from an ``ansible.builtin.slurp`` result; None when the file is
+    missing or unreadable (then a new episode begins, which only costs a scrub)."""
+    if not isinstance(slurped, dict) or slurped.get('failed') or not slurped.get('content'):
+        return None
+    try:
+        record = json.loads(base64.b64decode(slurped['content']).decode('utf-8'))
+    except (ValueError, TypeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def btrfs_scrub_episode(slurped, last_scrub, max_age):
+    """``{new, since, record}``: see ladder.scrub_episode.  ``last_scrub`` is a check-mode
+    ``btrfs_scrub`` result read with ``max_age: 0``, so its ``threshold`` is the host's clock."""
+    if not isinstance(last_scrub, dict) or not last_scrub.get('threshold'):
+        raise AnsibleFilterError('btrfs_scrub_episode needs a btrfs_scrub result read with '
+                                 'max_age 0, got %r' % (last_scrub,))
+    previous = last_scrub.get('previous') or {}
+    try:
+        return ladder.scrub_episode(_read_record(slurped), last_scrub.get('uuid'),
+                                    previous.get('finished'), last_scrub['threshold'], max_age)
+    except ValueError as exc:
+        raise AnsibleFilterError('train_btrfs_repair_scrub_max_age: %s' % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'btrfs_ladder': btrfs_ladder,
             'btrfs_ladder_report': btrfs_ladder_report,
             'btrfs_damaged_groups': btrfs_damaged_groups,
+            'btrfs_scrub_episode': btrfs_scrub_episode,
         }

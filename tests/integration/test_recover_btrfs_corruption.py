@@ -6,6 +6,8 @@ the way the train server makes it (a read-only snapshot under snapshots/backup_<
 damage written into the loops' backing files:
 
 * one copy of a file's blocks      -> rung 1, the scrub repairs it from the other copy;
+* damage after a clean scrub        -> rung 1 scrubs again: the clean scrub from before the
+                                       damage (a nightly, recover-power-outage.yml's) never counts;
 * both copies of one file          -> rung 2, that file (only) restored from the backup;
 * the newest root tree node         -> rung 3, only ``rescue=usebackuproot`` mounts; copy-out;
 * the root and every backup root    -> rungs 4-6: repair refused without its variable, and
@@ -129,6 +131,8 @@ class Array:
             'train_btrfs_repair_restic_environment': {'RESTIC_CACHE_DIR':
                                                       os.path.join(self.work, 'cache')},
             'train_btrfs_repair_verify': False,
+            # The ladder's episode record, this test's own (never the host's).
+            'train_btrfs_repair_record': os.path.join(self.work, 'btrfs-ladder.json'),
             'ansible_python_interpreter': sys.executable,
         }
         extra.update(override)
@@ -168,6 +172,33 @@ def test_rung1_one_copy_repaired_by_scrub_second_run_changes_nothing(array, tmp_
     assert find(array.images()[0], marker(rel)) == offset      # rewritten from the good copy
     assert tree_checksums(array.mnt) == array.sums
     assert report['outcome'] in ('recovered', 'recovered_with_warnings')
+
+    rc, out, report, _s = array.run(reports)
+    assert changed_count(out) == 0, out[-4000:]
+
+
+def test_a_clean_scrub_from_before_the_damage_is_not_reused(array, tmp_path):
+    """A read-only scrub found the array clean (the nightly one, or recover-power-outage.yml's),
+    then a file was damaged on both copies: the ladder must scrub again, find it and restore it,
+    not call the array clean because a scrub finished within the last day."""
+    sh('btrfs', 'scrub', 'start', '-B', '-r', array.mnt)
+    rel = 'homes/alice/data/both-copies.bin'
+    array.umount()
+    for image in array.images():
+        offset = find(image, marker(rel))
+        assert offset is not None
+        clobber(image, offset)
+    array.mount()
+    reports = str(tmp_path / 'reports')
+
+    rc, out, report, _s = array.run(reports)
+    steps = rungs(report)
+    assert steps['btrfs ladder rung 1: scrub-repair']['detail'].startswith('not-enough'), steps
+    assert steps['btrfs ladder rung 2: surgical-restore']['ok'], steps
+    assert sha256_file(os.path.join(array.mnt, rel)) == array.sums[rel]
+    with open(os.path.join(array.work, 'btrfs-ladder.json')) as f:
+        record = json.load(f)
+    assert record['baseline_scrub_finished'], record     # the clean scrub, named and not used
 
     rc, out, report, _s = array.run(reports)
     assert changed_count(out) == 0, out[-4000:]

@@ -22,6 +22,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.resilience.dr.plugins.module_utils.timeutil import (
+    parse_age, parse_since)
+
 RUNGS = (
     (1, 'scrub-repair', 'scrub repairs from the other copy'),
     (2, 'surgical-restore', 'damaged files moved aside and restored from the backup'),
@@ -171,6 +174,37 @@ def _result(rungs, nxt, outcome):
     }
     return {'rungs': rungs, 'next': nxt, 'outcome': outcome,
             'message': messages.get(outcome, 'next: %s' % nxt)}
+
+
+def scrub_episode(record, uuid, previous_finished, now, max_age):
+    """The recovery episode rung 1 belongs to, and the time its scrub must have finished after.
+
+    A scrub from before the damage must never count: a clean read-only scrub of last night (or
+    of recover-power-outage.yml) would call freshly damaged data clean.  So the ladder keeps a
+    record on the host (``{uuid, begun, baseline_scrub_finished}``): the first run of an episode
+    writes it, and its scrub must finish after ``begun``; a re-run within ``max_age`` of
+    ``begun`` (the second run, or one after an interruption) belongs to the same episode and
+    reuses that scrub instead of scrubbing again.
+
+    ``record``: the record read from the host, or None.  ``uuid``: the filesystem's.
+    ``previous_finished``: when the last scrub finished (ISO 8601) or None.  ``now``: the host's
+    time (ISO 8601).  ``max_age``: how long an episode lasts (``1d``; ``0`` - every run is a new
+    episode and scrubs).
+
+    Returns ``{'new': bool, 'since': iso, 'record': dict}``; ``new`` means write ``record``.
+    """
+    now_epoch = parse_since(now)
+    window = parse_age(max_age)
+    if isinstance(record, dict) and record.get('uuid') == uuid and record.get('begun'):
+        try:
+            begun = parse_since(record['begun'])
+        except ValueError:
+            begun = None
+        # A record from the future (a clock set back) starts a new episode too.
+        if begun is not None and window and 0 <= now_epoch - begun <= window:
+            return {'new': False, 'since': record['begun'], 'record': record}
+    fresh = {'uuid': uuid, 'begun': now, 'baseline_scrub_finished': previous_finished}
+    return {'new': True, 'since': now, 'record': fresh}
 
 
 def report_entries(ladder):
