@@ -9,16 +9,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import json
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.resilience.dr.plugins.module_utils.bcache import ssd_swap
 
 
-def train_cache_plan(info, path, swapped=False):
+def _swap_record(slurped):
+    """Step 1's record (``{'detached_from': [...]}``) from an ``ansible.builtin.slurp`` result;
+    ``{}`` when there is none (skipped, missing)."""
+    if not isinstance(slurped, dict) or slurped.get('failed') or not slurped.get('content'):
+        return {}
+    try:
+        record = json.loads(base64.b64decode(slurped['content']).decode('utf-8'))
+    except (ValueError, TypeError):
+        raise AnsibleFilterError('the planned swap record %s is not readable JSON: remove it if '
+                                 'step 1 is to be run again' % slurped.get('source', ''))
+    return record if isinstance(record, dict) else {}
+
+
+def train_cache_plan(info, path, swapped=False, record=None):
     if not isinstance(info, dict):
         raise AnsibleFilterError('train_cache_plan needs a resilience.dr.bcache_info result, got %r'
                                  % (type(info).__name__,))
-    return ssd_swap.plan(info, path, bool(swapped))
+    detached_from = _swap_record(record).get('detached_from') or []
+    return ssd_swap.plan(info, path, bool(swapped), detached_from)
 
 
 class FilterModule(object):

@@ -30,8 +30,13 @@ def lost_dirty(info):
             if d.get('waiting_for_cache') and d.get('superblock_state') == 'dirty']
 
 
-def plan(info, path, swapped=False):
-    """``{path, phase, refusal, waiting, attached, missing_cache_sets, lost_dirty, summary}``.
+def plan(info, path, swapped=False, detached_from=None):
+    """``{path, phase, refusal, waiting, attached, attached_cache_sets, missing_cache_sets,
+    cache_sets, lost_dirty, summary}``.
+
+    ``detached_from``: the cache sets step 1 detached the HDDs from (its record on the host).
+    Step 2 is refused while one of them is still registered: the failing SSD is still in, and
+    building "the new cache" would re-attach the HDDs to it.
 
     ``refusal`` is the message to stop with (nothing changed), or ``''``.
     """
@@ -41,10 +46,13 @@ def plan(info, path, swapped=False):
     attached = [d['device'] for d in backing if d.get('attached')]
     missing = sorted(set(d.get('missing_cache_set_uuid') for d in backing
                          if d.get('waiting_for_cache') and d.get('missing_cache_set_uuid')))
+    attached_sets = sorted(set(d.get('cache_set_uuid') for d in backing
+                               if d.get('attached') and d.get('cache_set_uuid')))
+    cache_sets = [c.get('uuid') for c in info.get('cache_sets') or []]
     result = {'path': path, 'waiting': waiting, 'attached': attached,
+              'attached_cache_sets': attached_sets,
               'missing_cache_sets': missing, 'lost_dirty': lost_dirty(info),
-              'cache_sets': [c.get('uuid') for c in info.get('cache_sets') or []],
-              'refusal': '', 'phase': None, 'summary': ''}
+              'cache_sets': cache_sets, 'refusal': '', 'phase': None, 'summary': ''}
     if path not in PATHS:
         result['refusal'] = (
             'Set train_cache_ssd_path=planned (the SSD is failing but still works: flush, '
@@ -59,6 +67,14 @@ def plan(info, path, swapped=False):
             'also needs train_storage_accept_dirty_cache_loss=true).'
             % (', '.join(waiting), ', '.join(missing) or 'unknown',
                ' (or was swapped before the HDDs were detached from it)' if swapped else ''))
+        return result
+    still_in = [u for u in (detached_from or []) if u in cache_sets]
+    if path == 'planned' and swapped and still_in:
+        result['refusal'] = (
+            'Cache set %s, which step 1 detached the HDDs from, is still registered: the failing '
+            'SSD has not been swapped, and step 2 would attach the HDDs to it again. Nothing was '
+            'changed. Power off, replace the SSD, boot, then run again with '
+            'train_cache_ssd_path=planned train_cache_ssd_swapped=true.' % ', '.join(still_in))
         return result
     if path == 'planned' and not swapped:
         result['phase'] = 'detach'

@@ -75,6 +75,43 @@ def test_planned_step_one_detaches_step_two_replaces(attached):
     assert two['phase'] == 'replace' and two['lost_dirty'] == []
 
 
+def slurped(record):
+    import base64
+    import json
+    return {'content': base64.b64encode(json.dumps(record).encode()).decode(),
+            'source': '/var/lib/resilience-dr/bcache-swap.json'}
+
+
+def test_step_two_is_refused_while_the_detached_cache_set_is_still_registered(attached):
+    """Step 2 run before the swap: the failing SSD's cache set is still there, and "the new
+    cache" would be that same set, the HDDs attached to it again."""
+    sets = attached['cache_sets']
+    assert len(sets) == 1
+    old = sets[0]['uuid']
+    one = ssd_swap.plan(attached, 'planned')
+    assert one['attached_cache_sets'] == [old]          # what step 1 records
+    two = train_cache_plan(attached, 'planned', True, slurped({'detached_from': [old]}))
+    assert two['phase'] is None
+    assert old in two['refusal'] and 'has not been swapped' in two['refusal']
+    assert 'Nothing was changed' in two['refusal']
+    assert 'train_cache_ssd_swapped=true' in two['refusal']
+
+
+def test_step_two_after_the_swap_or_without_a_record_replaces(attached):
+    swapped_out = slurped({'detached_from': ['0f0f0f0f-dead-4ead-8ead-000000000000']})
+    assert train_cache_plan(attached, 'planned', True, swapped_out)['phase'] == 'replace'
+    for none in (None, {'skipped': True}, {'failed': True, 'msg': 'file not found'}):
+        assert train_cache_plan(attached, 'planned', True, none)['phase'] == 'replace'
+    # Step 1 and the unplanned path do not read the record.
+    assert train_cache_plan(attached, 'planned', False, swapped_out)['phase'] == 'detach'
+
+
+def test_an_unreadable_swap_record_stops_with_what_to_do(attached):
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError, match='not readable JSON: remove it'):
+        train_cache_plan(attached, 'planned', True, {'content': 'bm90IGpzb24=', 'source': 'x'})
+
+
 def test_unplanned_when_nothing_is_lost_converges_without_a_refusal(attached):
     # a re-run after the recovery: attached to the new set, nothing waits, nothing to refuse
     plan = ssd_swap.plan(attached, 'unplanned')
