@@ -3,8 +3,8 @@ layout='separate'), the bcache SSD scenario of the train-server runbook (issue 1
 starts from the server the previous one left, so one provisioning serves all:
 
 1. planned swap: the SSD is failing but alive, holding dirty data.  Step 1 writes through,
-   flushes and detaches; the operator powers off and swaps the NVMe; step 2 builds the new
-   cache set.  Then every checksum, the state clean, the mode and tunables after a reboot, and
+   flushes and detaches; step 2 run before the swap is refused (nothing changed); the operator
+   powers off and swaps the NVMe; step 2 builds the new cache set.  Then every checksum, the state clean, the mode and tunables after a reboot, and
    a second run with zero changes;
 2. the SSD dies while clean: the HDDs start without it, a new cache set on the new NVMe,
    every checksum back; the planned path is refused on that server first (nothing changed);
@@ -115,6 +115,11 @@ def planned(provisioned):
     train.states_after_detach = bcache_attr(vm, 'state')
     train.modes_after_detach = bcache_attr(vm, 'cache_mode')
     train.report_step1 = train.latest_report('bcache-ssd')
+    # The operator runs step 2 before swapping: refused, the HDDs stay detached.
+    train.early_step2 = train.playbook(PLAYBOOK, SWAPPED, expect_rc=None)
+    train.timings['planned_early_step2_refused'] = train.early_step2[2]
+    train.states_after_early_step2 = bcache_attr(vm, 'state')
+    train.csets_after_early_step2 = cset_uuids(vm)
     # The operator powers off and swaps the SSD: a blank NVMe with the same serial.
     started = time.time()
     vm.stop(hard=False)
@@ -136,6 +141,30 @@ def test_planned_step_one_flushes_and_detaches(planned):
     checks = {v['check']: v for v in report['verified']}
     assert checks['HDDs flushed and detached from the failing SSD']['ok'], checks
     assert 'train_cache_ssd_swapped=true' in markdown[:3000]
+
+
+def test_planned_step_two_before_the_swap_is_refused_and_nothing_changes(planned):
+    """Step 2 with the failing SSD still in would make "the new cache" of the old cache set and
+    attach the HDDs to it again: refused, naming the set, and the HDDs stay detached."""
+    rc, output, _seconds = planned.early_step2
+    assert rc != 0, output[-4000:]
+    assert 'has not been swapped' in output, output[-4000:]
+    for uuid in planned.cset_old:
+        assert uuid in output
+    assert changed_tasks(output)[0] == 0, changed_tasks(output)
+    assert planned.states_after_early_step2 == ['no cache'] * 4
+    assert planned.csets_after_early_step2 == planned.cset_old
+
+
+def states_settle_clean(vm, timeout=300):
+    """The bcache states, polled until all read clean: mounting commits a BTRFS transaction,
+    and writeback makes the cache briefly dirty after a boot."""
+    deadline = time.time() + timeout
+    while True:
+        states = bcache_attr(vm, 'state')
+        if states == ['clean'] * 4 or time.time() > deadline:
+            return states
+        time.sleep(5)
 
 
 def test_planned_step_two_builds_the_new_cache_and_every_byte_is_there(planned):
@@ -160,7 +189,7 @@ def test_planned_reboot_keeps_clean_mode_and_tunables(planned):
     vm = planned.vm
     vm.reboot()
     assert vm.ssh('findmnt -n -o FSTYPE /mnt/storage').stdout.strip() == 'btrfs'
-    assert bcache_attr(vm, 'state') == ['clean'] * 4
+    assert states_settle_clean(vm) == ['clean'] * 4
     assert tunables(vm) == planned.tunables_before
     ok, detail = checksums_ok(vm, MANIFEST)
     assert ok, detail

@@ -8,7 +8,7 @@
   than the RPO target: the read-only scrub's findings, the device counters and the kernel log
   in the report, the lock gone, a backup re-run; a second run changes nothing.
 
-bcache and the containers are the lab's (tests/e2e/test_recover_power_outage_vm.py).
+bcache and the containers are the lab's (tests/e2e/test_recover_power_outage_and_corruption.py).
 """
 
 import json
