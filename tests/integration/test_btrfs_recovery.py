@@ -53,7 +53,6 @@ def test_assemble_after_reinstall_keeps_uuid_and_data(pool, run):
     # "reinstall": disks go away, the kernel forgets them, they come back under other names
     for lp in list(loops):
         pool.detach(lp)
-    sh('btrfs', 'device', 'scan', '--forget', check=False)
     spacer = pool.attach(size_mb=16)           # takes the lowest free number
     back = [pool.attach(image=lp.image) for lp in loops]
     assert [lp.device for lp in back] != old_numbers
@@ -86,7 +85,6 @@ def test_degraded_replace_brings_missing_devids_to_empty(pool, run):
 
     lost = loops[1]
     pool.detach(lost)
-    sh('btrfs', 'device', 'scan', '--forget', check=False)
     # unmounted and degraded: the module reports the missing member (devid from the chunk tree)
     res = run('btrfs_array', {'label': 'it-degraded'})
     assert not res.failed, res.get('msg')
@@ -133,7 +131,9 @@ def test_degraded_replace_brings_missing_devids_to_empty(pool, run):
 
     # the replacement holds a full copy: the filesystem mounts and reads without the old disk
     pool.umount(mnt)
-    sh('btrfs', 'device', 'scan', '--forget', check=False)
+    # Only this test's devices: a bare --forget would drop every unmounted filesystem's
+    # devices on the host, other tests' included.
+    sh('btrfs', 'device', 'scan', '--forget', loops[0].device, new.device, check=False)
     sh('btrfs', 'device', 'scan', loops[0].device, new.device)
     mnt = pool.mount(new.device)
     assert tree_checksums(mnt) == sums
@@ -206,7 +206,6 @@ def test_replace_missing_on_unmounted_array_uses_degraded_temporary_mount(pool, 
     pool.umount(mnt)
     lost = loops[1]
     pool.detach(lost)
-    sh('btrfs', 'device', 'scan', '--forget', check=False)
 
     new = pool.attach()
     args = {'label': 'it-unmounted-replace', 'devices': [loops[0].device, lost.device],
