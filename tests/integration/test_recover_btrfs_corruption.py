@@ -121,6 +121,15 @@ class Array:
     def images(self):
         return [lp.image for lp in self.loops]
 
+    def damage_every_copy(self, rel):
+        """Unmounted, ``rel``'s first blocks overwritten in every loop's image; mounted again."""
+        self.umount()
+        for image in self.images():
+            offset = find(image, marker(rel))
+            assert offset is not None
+            clobber(image, offset)
+        self.mount()
+
     def run(self, report_dir, expect_rc=0, **override):
         extra = {
             'train_btrfs_repair_devices': self.devices,
@@ -183,12 +192,7 @@ def test_a_clean_scrub_from_before_the_damage_is_not_reused(array, tmp_path):
     not call the array clean because a scrub finished within the last day."""
     sh('btrfs', 'scrub', 'start', '-B', '-r', array.mnt)
     rel = 'homes/alice/data/both-copies.bin'
-    array.umount()
-    for image in array.images():
-        offset = find(image, marker(rel))
-        assert offset is not None
-        clobber(image, offset)
-    array.mount()
+    array.damage_every_copy(rel)
     reports = str(tmp_path / 'reports')
 
     rc, out, report, _s = array.run(reports)
@@ -208,12 +212,7 @@ def test_rung2_both_copies_restored_from_backup_only_that_file(array, tmp_path):
     rel = 'homes/alice/data/both-copies.bin'
     untouched = os.path.join(array.mnt, 'homes/bob/untouched.bin')
     mtime = os.stat(untouched).st_mtime_ns
-    array.umount()
-    for image in array.images():
-        offset = find(image, marker(rel))
-        assert offset is not None
-        clobber(image, offset)
-    array.mount()
+    array.damage_every_copy(rel)
     reports = str(tmp_path / 'reports')
 
     rc, out, report, _s = array.run(reports, expect_rc=None)
