@@ -238,8 +238,8 @@ def root_damaged(corrupted):
     vm.ssh('date > /mnt/storage/last-commit; btrfs filesystem sync /mnt/storage')
     device = storage_device(vm)
     unmount_storage(vm)
-    root = int(re.search(r'^root\s+(\d+)', vm.ssh('btrfs inspect-internal dump-super %s'
-                                                   % device).stdout, re.M).group(1))
+    super_block = vm.ssh('btrfs inspect-internal dump-super %s' % device).stdout
+    root = int(re.search(r'^root\s+(\d+)', super_block, re.M).group(1))
     clobber(vm, copies(vm, root, 16384, device), length=16384, source='/dev/zero')
     vm.ssh('echo 3 > /proc/sys/vm/drop_caches')
     train.plain_mount = vm.ssh('mount /mnt/storage', check=False)
