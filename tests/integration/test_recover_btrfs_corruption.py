@@ -11,7 +11,9 @@ damage written into the loops' backing files:
 * both copies of one file          -> rung 2, that file (only) restored from the backup;
 * the newest root tree node         -> rung 3, only ``rescue=usebackuproot`` mounts; copy-out;
 * the root and every backup root    -> rungs 4-6: repair refused without its variable, and
-                                       without a safeguard even with it; nothing changes.
+                                       without a safeguard even with it; nothing changes;
+                                       allowed with a fresh backup it runs, cannot fix this,
+                                       and the ladder says so and names the full restore.
 
 Each run writes a recovery report; a second run changes nothing.
 """
@@ -332,3 +334,28 @@ def test_nothing_mounts_repair_refused_without_variable_and_without_safeguard(ar
     assert not any('check --repair' in line for line in out.splitlines()
                    if line.startswith('changed:'))
     assert dict((p, sha256_file(p)) for p in array.images()) == images   # nothing written
+
+
+def test_repair_allowed_with_a_fresh_backup_runs_and_says_truthfully_that_it_failed(array, tmp_path):
+    """Rung 5 really runs: allowed, with the array's backup minutes old as the safeguard.
+    ``btrfs check --repair`` cannot rebuild a root tree lost with every backup root, the
+    filesystem still does not mount, and the ladder says so and names the full restore."""
+    array.umount()
+    root, backups = super_roots(array.devices[0])
+    damage_root(array.devices, sorted(set([root] + backups)))
+    reports = str(tmp_path / 'reports')
+
+    rc, out, report, _s = array.run(reports, expect_rc=1,
+                                    train_btrfs_repair_allow_check_repair=True)
+    steps = rungs(report)
+    assert 'btrfs ladder rung 4: check-readonly' in steps
+    repair = steps['btrfs ladder rung 5: check-repair']
+    assert repair['detail'] == ('failed: btrfs check --repair ran; the filesystem still does not '
+                                'mount'), steps
+    assert not repair['ok']
+    task = [block for block in out.split('TASK [')
+            if block.startswith('resilience.dr.train_btrfs_repair : Btrfs check --repair')]
+    assert task and 'changed:' in task[0], out[-4000:]          # it ran, it was not skipped
+    assert 'recover-full-restore.yml' in out
+    assert report['outcome'] == 'failed'
+    assert sh('mount', '-t', 'btrfs', array.devices[0], array.mnt, check=False).returncode != 0
