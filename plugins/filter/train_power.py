@@ -72,7 +72,8 @@ def train_power_checks(results, mountpoint, repair=False):
     """The report entries and warnings of a power-outage recovery.
 
     ``results``: a dict of the registered results (``bcache``, ``info``, ``kernel``, ``scrub``,
-    ``locks``, ``backup_before``, ``backup_after``, ``rpo_target``, ``containers``).
+    ``locks``, ``backup_before``, ``backup_after``, ``rpo_target``, ``containers`` - a
+    community.docker.docker_host_info result with ``containers: true``).
     """
     checks, warnings = [], []
     if _get(results.get('bcache'), 'backing_devices') is not None:
@@ -112,12 +113,12 @@ def train_power_checks(results, mountpoint, repair=False):
                            '; re-run now' if _get(results.get('backup_run'), 'changed') else '')})
     containers = results.get('containers')
     if isinstance(containers, dict) and not containers.get('skipped'):
-        lines = [ln.split() for ln in containers.get('stdout_lines') or [] if ln.strip()]
-        down = [n for n, state in ((ln[0], ln[1] if len(ln) > 1 else '') for ln in lines)
-                if state != 'running']
+        found = [((c.get('Names') or ['?'])[0].lstrip('/'), c.get('State'))
+                 for c in containers.get('containers') or []]
+        down = sorted(name for name, state in found if state != 'running')
         suffix = (', down: ' + ', '.join(down)) if down else ''
-        checks.append({'check': 'workspace containers running', 'ok': not down and bool(lines),
-                       'detail': '%d running%s' % (len(lines) - len(down), suffix)})
+        checks.append({'check': 'workspace containers running', 'ok': not down and bool(found),
+                       'detail': '%d running%s' % (len(found) - len(down), suffix)})
     return {'checks': checks, 'warnings': warnings}
 
 

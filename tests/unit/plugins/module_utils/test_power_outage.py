@@ -69,7 +69,10 @@ def test_power_checks_report_and_warn_without_repairing():
         'backup_after': {'latest': {'short_id': 'cd34', 'age_seconds': 10}},
         'backup_run': {'changed': True},
         'rpo_target': 86400,
-        'containers': {'stdout_lines': ['workspace-alice running', 'workspace-bob exited']},
+        # community.docker.docker_host_info, containers: true (the API's list form)
+        'containers': {'containers': [
+            {'Names': ['/workspace-alice'], 'State': 'running', 'Status': 'Up 2 minutes'},
+            {'Names': ['/workspace-bob'], 'State': 'exited', 'Status': 'Exited (137) 1 minute ago'}]},
     }
     out = train_power_checks(results, '/mnt/storage')
     checks = dict((c['check'], c) for c in out['checks'])
