@@ -64,10 +64,27 @@ def power(lab_owner):
         train.destroy()
 
 
+# The Docker API over its socket (the lab, like Debian 13's docker.io, has no docker client).
+STOP_CONTAINER = """python3 - <<'PY'
+import http.client, socket
+class Docker(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect('/var/run/docker.sock')
+conn = Docker('localhost')
+conn.request('POST', '/containers/%s/stop')
+status = conn.getresponse().status
+assert status in (204, 304), status
+PY"""
+
+
 @pytest.fixture(scope='module')
 def cut(power):
-    """The power cut while a backup runs and fsync-ed files are being written."""
+    """The power cut while a backup runs and fsync-ed files are being written.  Bob's workspace
+    container was stopped before (its restart policy will not start it at boot): the recovery
+    must bring it back."""
     train = power
+    train.vm.ssh(STOP_CONTAINER % 'workspace-bob')
     # New data so that the backup has work to do while the power goes.
     train.vm.ssh('head -c 64M /dev/urandom > /mnt/storage/homes/bob/data/big.bin; sync')
     train.vm.ssh('systemctl start --no-block resilience-dr-backup.service')
@@ -122,6 +139,10 @@ def test_report_has_the_findings_and_the_stale_lock_went(cut):
     assert re.match(r'removed [1-9]\d* stale', checks['restic locks']['detail']), checks['restic locks']
     assert 're-run now' in checks['backup within the RPO target']['detail']
     assert checks['workspace containers running']['ok'], checks['workspace containers running']
+    assert checks['workspace containers running']['detail'] == '2 running', checks
+    started = [block for block in cut.first_run[1].split('TASK [')
+               if block.startswith('resilience.dr.train_power : Start those that are not running')]
+    assert started and 'changed: [train] => (item=workspace-bob)' in started[0], started
     assert report['rto']['target_seconds'] == 1800
     assert 'power-outage' in markdown[:400]
 
