@@ -125,6 +125,9 @@ def test_recovery_succeeds_every_fsynced_file_survives(cut):
     out = cut.vm.ssh('cd /mnt/storage && sha256sum --check --quiet /root/dr-manifest.sha256 '
                      '&& echo ALL-OK', check=False)
     assert 'ALL-OK' in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
+    # Mounted once: a second mount stacked on the boot's would hide what is under it.
+    mounts = cut.vm.ssh('findmnt -n -o SOURCE,OPTIONS /mnt/storage').stdout.splitlines()
+    assert len(mounts) == 1, mounts
 
 
 def test_report_has_the_findings_and_the_stale_lock_went(cut):
@@ -162,13 +165,14 @@ CORRUPTION_VARS = {'train_verify_workloads': False}
 ALICE = 'homes/alice/data/model.bin'
 BOB = 'homes/bob/data/model.bin'
 # Units that hold the mount point (bind mounts, the backup) while the test writes the disks.
-HOLDERS = 'resilience-dr-backup.timer resilience-dr-backup.service docker.socket docker.service'
+HOLDERS = ('resilience-dr-backup.timer resilience-dr-backup.service docker.socket docker.service '
+           'containerd.service')
 MAPPED = re.compile(r'mirror (\d+) logical (\d+) physical (\d+) device (\S+)')
 
 
 def storage_device(vm):
     """One member of the mounted array (a /dev/bcacheN)."""
-    return vm.ssh('findmnt -n -o SOURCE /mnt/storage').stdout.strip().split('[')[0]
+    return vm.ssh('findmnt -n -o SOURCE /mnt/storage').stdout.split()[0].split('[')[0]
 
 
 def copies(vm, logical, length, device=None):
@@ -197,8 +201,11 @@ def clobber(vm, places, length=4096, source='/dev/urandom'):
 
 
 def unmount_storage(vm):
-    vm.ssh('systemctl stop %s; sync; umount /mnt/storage; echo 3 > /proc/sys/vm/drop_caches'
-           % HOLDERS)
+    """Everything that holds the array stopped, then unmounted - or a failure that says what
+    holds it (a failed umount must not let the test write under a mounted filesystem)."""
+    vm.ssh('systemctl stop %s; sync; umount /mnt/storage || { findmnt -R /mnt/storage; '
+           'fuser -vm /mnt/storage; exit 1; }; ! findmnt /mnt/storage && '
+           'echo 3 > /proc/sys/vm/drop_caches' % HOLDERS)
 
 
 def owner_of(vm, path):

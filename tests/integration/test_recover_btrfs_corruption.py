@@ -183,6 +183,11 @@ def test_rung1_one_copy_repaired_by_scrub_second_run_changes_nothing(array, tmp_
     assert find(array.images()[0], marker(rel)) == offset      # rewritten from the good copy
     assert tree_checksums(array.mnt) == array.sums
     assert report['outcome'] in ('recovered', 'recovered_with_warnings')
+    # The counters of the repaired damage are in the report and reset: only new errors show.
+    reset = dict((v['check'], v) for v in report['verified'])[
+        'BTRFS device error counters reset after the ladder']
+    assert 'corruption_errs' in reset['detail'], reset
+    assert sh('btrfs', 'device', 'stats', '--check', array.mnt, check=False).returncode == 0
 
     rc, out, report, _s = array.run(reports)
     assert changed_count(out) == 0, out[-4000:]
