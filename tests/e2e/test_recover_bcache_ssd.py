@@ -229,7 +229,7 @@ def test_dead_clean_ssd_starts_without_it_and_gets_a_new_cache(dead_clean):
     vm = dead_clean.vm
     new = cset_uuids(vm)
     assert len(new) == 1 and new != dead_clean.cset_before
-    assert bcache_attr(vm, 'state') == ['clean'] * 4
+    assert states_settle_clean(vm) == ['clean'] * 4
     assert all('[writeback]' in m for m in bcache_attr(vm, 'cache_mode'))
     ok, detail = checksums_ok(vm, MANIFEST)
     assert ok, detail
