@@ -173,7 +173,7 @@ def test_planned_step_two_builds_the_new_cache_and_every_byte_is_there(planned):
     vm = planned.vm
     new = cset_uuids(vm)
     assert len(new) == 1 and new != planned.cset_old
-    assert bcache_attr(vm, 'state') == ['clean'] * 4
+    assert states_settle_clean(vm) == ['clean'] * 4
     assert tunables(vm) == planned.tunables_before
     ok, detail = checksums_ok(vm, MANIFEST)
     assert ok, detail
