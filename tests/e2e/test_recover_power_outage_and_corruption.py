@@ -202,7 +202,11 @@ def clobber(vm, places, length=4096, source='/dev/urandom'):
 
 def unmount_storage(vm):
     """Everything that holds the array stopped, then unmounted - or a failure that says what
-    holds it (a failed umount must not let the test write under a mounted filesystem)."""
+    holds it (a failed umount must not let the test write under a mounted filesystem).  The
+    workspace containers are stopped first: their overlay mounts under the array's Docker
+    data-root outlive a stop of docker.service."""
+    for user in USERS:
+        vm.ssh(STOP_CONTAINER % ('workspace-' + user['name']))
     vm.ssh('systemctl stop %s; sync; umount /mnt/storage || { findmnt -R /mnt/storage; '
            'fuser -vm /mnt/storage; exit 1; }; ! findmnt /mnt/storage && '
            'echo 3 > /proc/sys/vm/drop_caches' % HOLDERS)
