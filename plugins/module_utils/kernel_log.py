@@ -122,7 +122,15 @@ STORAGE_PATTERNS = re.compile(
     r'BTRFS (error|critical|warning)|bcache.*(error|fail|corrupt)|I/O error|blk_update_request|'
     r'critical medium error|'
     r'Buffer I/O error|EXT4-fs error|nvme.*(timeout|reset)|ata\d+.*(failed|error)', re.I)
+# Lines that match STORAGE_PATTERNS but say nothing about the storage: udev and a recovery that
+# register the same bcache device both, and the kernel refuses the second at level err.
+NOT_STORAGE_ERRORS = re.compile(r'register_bcache\(\) error\s*:\s*device already registered')
 LEVELS = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')
+
+
+def is_storage_error(message):
+    """True for a kernel line about the storage going wrong."""
+    return bool(STORAGE_PATTERNS.search(message)) and not NOT_STORAGE_ERRORS.search(message)
 
 
 def parse_kmsg_fields(record):

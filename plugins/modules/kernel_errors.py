@@ -59,7 +59,9 @@ count:
   returned: always
   type: int
 storage_count:
-  description: How many of them are storage lines (BTRFS, bcache, I/O errors).
+  description: How many of them are storage lines (BTRFS, bcache, I/O errors). A bcache
+    C(device already registered) refusal (udev and a recovery registering the same device) is
+    listed but not counted.
   returned: always
   type: int
 lost:
@@ -78,7 +80,7 @@ readable:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.resilience.dr.plugins.module_utils.kernel_log import (
-    STORAGE_PATTERNS, read_since_boot, storage_errors)
+    is_storage_error, read_since_boot, storage_errors)
 from ansible_collections.resilience.dr.plugins.module_utils.runner import run_module
 from ansible_collections.resilience.dr.plugins.module_utils.timeutil import utc_iso
 
@@ -107,7 +109,7 @@ def main():
         btime = boot_epoch()
         return {'changed': False, 'records': found[-module.params['limit']:],
                 'count': len(found),
-                'storage_count': len([r for r in found if STORAGE_PATTERNS.search(r['message'])]),
+                'storage_count': len([r for r in found if is_storage_error(r['message'])]),
                 'lost': lost, 'readable': records is not None,
                 'boot_time': utc_iso(btime) if btime else None}
 

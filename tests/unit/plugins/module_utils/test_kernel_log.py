@@ -5,7 +5,7 @@ import os
 
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs import parsers
 from ansible_collections.resilience.dr.plugins.module_utils.kernel_log import (
-    KernelLogCursor, parse_kmsg_record)
+    KernelLogCursor, is_storage_error, parse_kmsg_record)
 
 # Records as /dev/kmsg gave them on the lab host (kernel 6.18): "prio,seq,usec,flags;text".
 SCRUB_RECORD = (b'4,2398,13102211345,-;BTRFS warning (device loop7): checksum error at logical '
@@ -55,3 +55,13 @@ def test_cursor_without_kmsg_is_unavailable(tmp_path):
     cursor = KernelLogCursor(str(tmp_path / 'absent'))
     assert not cursor.available
     assert cursor.read() is None
+
+
+def test_a_second_bcache_registration_is_not_a_storage_error():
+    """Captured in the lab after a power cut: udev and the recovery both registered the same
+    backing device, and the kernel refused the second at level err."""
+    assert not is_storage_error('bcache: register_bcache() error : device already registered')
+    assert is_storage_error('bcache: register_bcache() error : cannot allocate memory')
+    assert is_storage_error('BTRFS error (device bcache0): bdev /dev/bcache0 errs: wr 0, rd 0, '
+                            'flush 0, corrupt 1, gen 0')
+    assert is_storage_error('I/O error, dev vdb, sector 2048 op 0x0:(READ)')
