@@ -9,11 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import json
-
 from ansible.errors import AnsibleFilterError
 from ansible_collections.resilience.dr.plugins.module_utils.btrfs import ladder
+from ansible_collections.resilience.dr.plugins.plugin_utils.slurped import slurped_json
 
 
 def _skipped(value):
@@ -47,15 +45,12 @@ def btrfs_damaged_groups(paths, source_template, mountpoint):
 
 
 def _read_record(slurped):
-    """The ladder record from an ``ansible.builtin.slurp`` result; None when the file is
-    missing or unreadable (then a new episode begins, which only costs a scrub)."""
-    if not isinstance(slurped, dict) or slurped.get('failed') or not slurped.get('content'):
-        return None
+    """The ladder record; None when the file is missing or unreadable (then a new episode
+    begins, which only costs a scrub)."""
     try:
-        record = json.loads(base64.b64decode(slurped['content']).decode('utf-8'))
-    except (ValueError, TypeError):
+        return slurped_json(slurped)
+    except ValueError:
         return None
-    return record if isinstance(record, dict) else None
 
 
 def btrfs_scrub_episode(slurped, last_scrub, max_age):

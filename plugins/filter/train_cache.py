@@ -9,25 +9,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import json
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.resilience.dr.plugins.module_utils.bcache import ssd_swap
+from ansible_collections.resilience.dr.plugins.plugin_utils.slurped import slurped_json
 
 
 def _swap_record(slurped):
-    """Step 1's record (``{'detached_from': [...]}``) from an ``ansible.builtin.slurp`` result;
-    ``{}`` when there is none (skipped, missing)."""
-    if not isinstance(slurped, dict) or slurped.get('failed') or not slurped.get('content'):
-        return {}
+    """Step 1's record (``{'detached_from': [...]}``); ``{}`` when there is none.  An unreadable
+    one stops the run: ignoring it would skip the refusal it exists for."""
     try:
-        record = json.loads(base64.b64decode(slurped['content']).decode('utf-8'))
-    except (ValueError, TypeError):
-        raise AnsibleFilterError('the planned swap record %s is not readable JSON: remove it if '
-                                 'step 1 is to be run again' % slurped.get('source', ''))
-    return record if isinstance(record, dict) else {}
+        return slurped_json(slurped) or {}
+    except ValueError as exc:
+        raise AnsibleFilterError('the planned swap record %s: remove it if step 1 is to be run '
+                                 'again' % exc)
 
 
 def train_cache_plan(info, path, swapped=False, record=None):
